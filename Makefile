@@ -1,0 +1,34 @@
+# infergate — see README.md. Every target installs what it needs through `setup`.
+SHELL := /bin/bash
+NPX := npx --no-install
+
+.PHONY: setup generate build test unit e2e bench up lint clean
+
+setup:
+	@bash scripts/setup.sh
+
+generate: setup
+	@bash scripts/generate.sh
+
+build: setup
+	@$(NPX) tsc -p tsconfig.build.json
+
+test: build
+	@$(NPX) jest --ci
+
+e2e: build
+	@$(NPX) jest --ci test/e2e
+
+bench: build
+	@node bin/infergate.js bench compile
+
+up: build
+	@node bin/infergate.js up examples/quickstart
+
+lint: setup
+	@$(NPX) tsc -p tsconfig.json --noEmit
+	@$(NPX) eslint .
+	@$(NPX) prettier --check "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
+
+clean:
+	rm -rf dist coverage
