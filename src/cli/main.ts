@@ -1,3 +1,60 @@
+// The `infergate` command. Each subcommand lives in its own file; this one only dispatches.
+
+import { runCompile, runValidate } from './compile';
+import { runUp } from './up';
+import { runBench } from './bench';
+
+const USAGE = `infergate — an inference gateway for Envoy
+
+Usage:
+  infergate compile <paths...> [--mode static|ads] [--format yaml|json] [--xds-address host:port] [--out DIR]
+                               [--gateway NS/NAME] [--node-id ID] [--admin-port 19000] [--listen-address 0.0.0.0]
+  infergate validate <paths...>
+  infergate up [paths...]            compile (default examples/quickstart) and run a real Envoy on it
+  infergate bench <name>             run a benchmark (compile) and write bench/results/
+  infergate serve | epp | bbr | sim  (not in this release yet)
+
+Exit status: 0 on success, 1 on invalid input (every problem is listed), 2 on usage errors.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  compile: runCompile,
+  validate: runValidate,
+  up: runUp,
+  bench: runBench,
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    console.error(`infergate: unknown or not yet available command ${JSON.stringify(command)}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await handler(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`infergate ${command}: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+export class UsageError extends Error {}
+
 export function main(argv: string[]): void {
-  console.log(argv);
+  run(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exitCode = 1;
+    },
+  );
 }

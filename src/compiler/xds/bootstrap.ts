@@ -1,0 +1,86 @@
+// Envoy bootstraps: `static` inlines every resource; `ads` points Envoy at the xDS server over delta ADS.
+
+import type { Bootstrap } from '../../../generated/envoy/config/bootstrap/v3/bootstrap';
+import { Bootstrap as BootstrapCodec } from '../../../generated/envoy/config/bootstrap/v3/bootstrap';
+import { Cluster_DiscoveryType } from '../../../generated/envoy/config/cluster/v3/cluster';
+import { ApiConfigSource_ApiType, ApiVersion } from '../../../generated/envoy/config/core/v3/config_source';
+import { adsSource, seconds, socketAddress } from './common';
+import { loadAssignment } from './cluster';
+import type { XdsResources } from './index';
+import { make, pack, T, type MessageType } from './types';
+
+export const BOOTSTRAP_TYPE: MessageType<Bootstrap> = {
+  name: 'envoy.config.bootstrap.v3.Bootstrap',
+  typeUrl: 'type.googleapis.com/envoy.config.bootstrap.v3.Bootstrap',
+  codec: BootstrapCodec,
+};
+
+export const XDS_CLUSTER = 'infergate_xds';
+
+export interface BootstrapOptions {
+  /** The Gateway key ("namespace/name"): Envoy's node.cluster, which the xDS server groups nodes by. */
+  gateway: string;
+  nodeId?: string;
+  adminAddress?: string;
+  adminPort?: number;
+}
+
+function base(o: BootstrapOptions) {
+  return {
+    node: { id: o.nodeId ?? `infergate-${o.gateway.replace('/', '-')}`, cluster: o.gateway },
+    admin: { address: socketAddress(o.adminAddress ?? '127.0.0.1', o.adminPort ?? 19000) },
+  };
+}
+
+export function staticBootstrap(resources: XdsResources, o: BootstrapOptions): Bootstrap {
+  return make(BOOTSTRAP_TYPE, {
+    ...base(o),
+    staticResources: { listeners: resources.listeners, clusters: resources.clusters },
+  });
+}
+
+export function adsBootstrap(xdsAddress: string, o: BootstrapOptions): Bootstrap {
+  const [host, portText] = splitHostPort(xdsAddress);
+  const isIp = /^[\d.]+$|:/.test(host);
+  const xds = make(T.Cluster, {
+    name: XDS_CLUSTER,
+    connectTimeout: seconds(1),
+    clusterDiscoveryType: { $case: 'type', value: isIp ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
+    loadAssignment: loadAssignment(XDS_CLUSTER, [{ address: host, port: Number(portText) }]),
+    typedExtensionProtocolOptions: {
+      [T.HttpProtocolOptions.name]: pack(T.HttpProtocolOptions, {
+        upstreamProtocolOptions: {
+          $case: 'explicitHttpConfig',
+          value: {
+            protocolConfig: {
+              $case: 'http2ProtocolOptions',
+              value: { connectionKeepalive: { interval: seconds(30), timeout: seconds(5) } },
+            },
+          },
+        },
+      }),
+    },
+  });
+  // Wait for the control plane rather than starting with nothing after the default 15 s.
+  const source = { ...adsSource(), initialFetchTimeout: seconds(0) };
+  return make(BOOTSTRAP_TYPE, {
+    ...base(o),
+    dynamicResources: {
+      adsConfig: {
+        apiType: ApiConfigSource_ApiType.DELTA_GRPC,
+        transportApiVersion: ApiVersion.V3,
+        setNodeOnFirstMessageOnly: true,
+        grpcServices: [{ targetSpecifier: { $case: 'envoyGrpc', value: { clusterName: XDS_CLUSTER } } }],
+      },
+      ldsConfig: source,
+      cdsConfig: source,
+    },
+    staticResources: { clusters: [xds] },
+  });
+}
+
+export function splitHostPort(address: string): [string, string] {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!m) throw new Error(`invalid address ${JSON.stringify(address)}: expected host:port`);
+  return [m[1], m[2]];
+}

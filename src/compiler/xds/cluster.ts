@@ -1,0 +1,147 @@
+// Clusters and ClusterLoadAssignments: one per Service backend, one per InferencePool (model servers, chosen by
+// the override_host policy from the EPP's decision), one per Endpoint Picker (gRPC over HTTP/2, health-checked).
+
+import type { Cluster } from '../../../generated/envoy/config/cluster/v3/cluster';
+import { Cluster_DiscoveryType, Cluster_LbPolicy } from '../../../generated/envoy/config/cluster/v3/cluster';
+import type { ClusterLoadAssignment } from '../../../generated/envoy/config/endpoint/v3/endpoint';
+import type { HttpProtocolOptions_ExplicitHttpConfig } from '../../../generated/envoy/extensions/upstreams/http/v3/http_protocol_options';
+import type { EndpointIR, EndpointPickerIR, PoolIR, ServiceClusterIR } from '../ir';
+import { adsSource, duration, seconds, socketAddress, type Mode } from './common';
+import { make, pack, T, type DeepPartial } from './types';
+
+/** Envoy's upstream picks the EPP's choice from this dynamic-metadata key (GIE endpoint-picker protocol). */
+export const DESTINATION_METADATA_NAMESPACE = 'envoy.lb';
+export const DESTINATION_KEY = 'x-gateway-destination-endpoint';
+const EXT_PROC_HEALTH_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
+/** GIE's reference gateway configuration sizes circuit breakers at 40,000 for pools and the EPP. */
+const CIRCUIT_BREAKER_LIMIT = 40000;
+
+export function loadAssignment(clusterName: string, endpoints: EndpointIR[]): ClusterLoadAssignment {
+  return make(T.ClusterLoadAssignment, {
+    clusterName,
+    endpoints: endpoints.length
+      ? [
+          {
+            lbEndpoints: endpoints.map((e) => ({
+              hostIdentifier: { $case: 'endpoint', value: { address: socketAddress(e.address, e.port) } },
+            })),
+          },
+        ]
+      : [],
+  });
+}
+
+function discovery(mode: Mode, name: string, endpoints: EndpointIR[]): DeepPartial<Cluster> {
+  if (mode === 'ads') {
+    return {
+      clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.EDS },
+      edsClusterConfig: { edsConfig: adsSource(), serviceName: name },
+    };
+  }
+  return {
+    clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.STATIC },
+    loadAssignment: loadAssignment(name, endpoints),
+  };
+}
+
+function protocolOptions(protocol: 'http1' | 'h2c', h2Windows = false) {
+  type Options = DeepPartial<HttpProtocolOptions_ExplicitHttpConfig>;
+  const h2: Options = {
+    protocolConfig: {
+      $case: 'http2ProtocolOptions',
+      value: h2Windows ? { initialStreamWindowSize: 65536, initialConnectionWindowSize: 1048576 } : {},
+    },
+  };
+  const h1: Options = { protocolConfig: { $case: 'httpProtocolOptions', value: {} } };
+  return {
+    [T.HttpProtocolOptions.name]: pack(T.HttpProtocolOptions, {
+      upstreamProtocolOptions: { $case: 'explicitHttpConfig', value: protocol === 'h2c' ? h2 : h1 },
+    }),
+  };
+}
+
+function circuitBreakers(extra: { maxRetries?: number } = {}) {
+  const limit = CIRCUIT_BREAKER_LIMIT;
+  return { thresholds: [{ maxConnections: limit, maxPendingRequests: limit, maxRequests: limit, ...extra }] };
+}
+
+export function serviceCluster(c: ServiceClusterIR, mode: Mode): Cluster {
+  return make(T.Cluster, {
+    name: c.name,
+    connectTimeout: seconds(10),
+    ...discovery(mode, c.name, c.endpoints),
+    typedExtensionProtocolOptions: protocolOptions(c.protocol),
+  });
+}
+
+/**
+ * The pool's model servers. override_host reads the EPP's pick from dynamic metadata first, then from the
+ * header the EPP set (inbound copies of that header are stripped before ext_proc runs, so a client cannot
+ * steer), and only ever selects hosts that are members of this cluster. Without a pick (no EPP, or the EPP
+ * failed open) the fallback policy balances across the pool.
+ */
+export function poolCluster(p: PoolIR, mode: Mode): Cluster {
+  const overrideHost = pack(T.OverrideHost, {
+    overrideHostSources: [
+      { metadata: { key: DESTINATION_METADATA_NAMESPACE, path: [{ segment: { $case: 'key', value: DESTINATION_KEY } }] } },
+      { header: DESTINATION_KEY },
+    ],
+    fallbackPolicy: {
+      policies: [
+        {
+          typedExtensionConfig: {
+            name: 'envoy.load_balancing_policies.least_request',
+            typedConfig: pack(T.LeastRequest, {}),
+          },
+        },
+      ],
+    },
+  });
+  return make(T.Cluster, {
+    name: p.clusterName,
+    connectTimeout: seconds(10),
+    ...discovery(mode, p.clusterName, p.endpoints),
+    loadBalancingPolicy: {
+      policies: [{ typedExtensionConfig: { name: 'envoy.load_balancing_policies.override_host', typedConfig: overrideHost } }],
+    },
+    circuitBreakers: circuitBreakers(),
+    typedExtensionProtocolOptions: protocolOptions(p.protocol),
+  });
+}
+
+/** The Endpoint Picker: gRPC (HTTP/2), least-request, actively health-checked with the gRPC health protocol. */
+export function eppCluster(e: EndpointPickerIR, mode: Mode): Cluster {
+  return make(T.Cluster, {
+    name: e.clusterName,
+    connectTimeout: seconds(10),
+    ...discovery(mode, e.clusterName, e.endpoints),
+    lbPolicy: Cluster_LbPolicy.LEAST_REQUEST,
+    circuitBreakers: circuitBreakers({ maxRetries: 1024 }),
+    typedExtensionProtocolOptions: protocolOptions('h2c', true),
+    healthChecks: [
+      {
+        timeout: seconds(2),
+        interval: seconds(5),
+        noTrafficInterval: seconds(5),
+        unhealthyThreshold: 3,
+        healthyThreshold: 1,
+        healthChecker: { $case: 'grpcHealthCheck', value: { serviceName: EXT_PROC_HEALTH_SERVICE } },
+        ...(e.tls ? { tlsOptions: { alpnProtocols: ['h2'] } } : {}),
+      },
+    ],
+    ...(e.tls
+      ? {
+          transportSocket: {
+            name: 'envoy.transport_sockets.tls',
+            configType: {
+              $case: 'typedConfig',
+              // Every gateway dials the EPP without certificate verification; the EPP's certificate is self-signed.
+              value: pack(T.UpstreamTlsContext, { commonTlsContext: { alpnProtocols: ['h2'] } }),
+            },
+          },
+        }
+      : {}),
+  });
+}
+
+export { duration };
