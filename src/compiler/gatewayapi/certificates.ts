@@ -1,0 +1,95 @@
+// HTTPS listener certificates: certificateRefs → kubernetes.io/tls Secrets → PEM strings for a TLSChainIR.
+// Cross-namespace refs need a ReferenceGrant, which infergate does not model, so they are never permitted.
+
+import type { Gateway, Listener, Secret } from '../../api/types';
+import type { TLSChainIR } from '../ir';
+import type { Context } from './context';
+import { namespaceOf } from './context';
+
+export type CertificateResult =
+  { ok: true; chain: TLSChainIR } | { ok: false; reason: string; message: string };
+
+const BASE64 = /^[A-Za-z0-9+/=\s]*$/;
+
+/** A Secret value as text: data is base64 (Kubernetes), stringData plain (when the loader did not merge it). */
+function secretValue(secret: Secret, key: string): string | undefined {
+  const encoded = secret.data?.[key];
+  if (encoded !== undefined) {
+    if (!BASE64.test(encoded)) return undefined;
+    return Buffer.from(encoded, 'base64').toString('utf8');
+  }
+  return secret.stringData?.[key];
+}
+
+function looksLikePem(text: string | undefined, label: RegExp): boolean {
+  return text !== undefined && new RegExp(`-----BEGIN ${label.source}-----`).test(text);
+}
+
+export function resolveCertificates(ctx: Context, gateway: Gateway, listener: Listener): CertificateResult {
+  const gwNamespace = namespaceOf(gateway.metadata);
+  const tls = listener.tls;
+  if (tls?.mode === 'Passthrough') {
+    return {
+      ok: false,
+      reason: 'UnsupportedProtocol',
+      message: 'TLS mode Passthrough is not supported on HTTPS',
+    };
+  }
+  const refs = tls?.certificateRefs ?? [];
+  if (refs.length === 0) {
+    return { ok: false, reason: 'InvalidCertificateRef', message: 'HTTPS listener has no certificateRefs' };
+  }
+  const certificates: TLSChainIR['certificates'] = [];
+  for (const ref of refs) {
+    const group = ref.group ?? '';
+    const kind = ref.kind ?? 'Secret';
+    if (group !== '' || kind !== 'Secret') {
+      return {
+        ok: false,
+        reason: 'InvalidCertificateRef',
+        message: `certificateRef ${group}/${kind} ${ref.name} is not a core Secret`,
+      };
+    }
+    const namespace = ref.namespace ?? gwNamespace;
+    const key = `${namespace}/${ref.name}`;
+    if (namespace !== gwNamespace) {
+      return {
+        ok: false,
+        reason: 'RefNotPermitted',
+        message: `certificateRef to Secret ${key} in another namespace is not permitted (ReferenceGrant is not supported)`,
+      };
+    }
+    const secret = ctx.secrets.get(key);
+    if (!secret) {
+      return { ok: false, reason: 'InvalidCertificateRef', message: `Secret ${key} not found` };
+    }
+    if (secret.type !== 'kubernetes.io/tls') {
+      return {
+        ok: false,
+        reason: 'InvalidCertificateRef',
+        message: `Secret ${key} is of type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls`,
+      };
+    }
+    const certificateChain = secretValue(secret, 'tls.crt');
+    const privateKey = secretValue(secret, 'tls.key');
+    if (
+      !looksLikePem(certificateChain, /CERTIFICATE/) ||
+      !looksLikePem(privateKey, /(?:[A-Z]+ )?PRIVATE KEY/)
+    ) {
+      return {
+        ok: false,
+        reason: 'InvalidCertificateRef',
+        message: `Secret ${key} does not hold a PEM certificate in tls.crt and a PEM private key in tls.key`,
+      };
+    }
+    certificates.push({ name: key, certificateChain: certificateChain ?? '', privateKey: privateKey ?? '' });
+  }
+  return {
+    ok: true,
+    chain: {
+      listener: listener.name,
+      serverNames: listener.hostname ? [listener.hostname] : [],
+      certificates,
+    },
+  };
+}
