@@ -186,7 +186,13 @@ export interface LocalObjectReference {
 }
 
 export interface HTTPRouteFilter {
-  type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestRedirect' | 'URLRewrite' | 'RequestMirror' | string;
+  type:
+    | 'RequestHeaderModifier'
+    | 'ResponseHeaderModifier'
+    | 'RequestRedirect'
+    | 'URLRewrite'
+    | 'RequestMirror'
+    | string;
   extensionRef?: LocalObjectReference;
   requestHeaderModifier?: HTTPHeaderFilter;
   responseHeaderModifier?: HTTPHeaderFilter;
@@ -407,7 +413,9 @@ export interface Problem {
 }
 
 export function formatProblem(p: Problem): string {
-  const where = [p.file, p.document !== undefined ? `doc ${p.document}` : undefined].filter(Boolean).join(' ');
+  const where = [p.file, p.document !== undefined ? `doc ${p.document}` : undefined]
+    .filter(Boolean)
+    .join(' ');
   const loc = [where, p.resource].filter(Boolean).join(': ');
   const field = p.path ? `${p.path}: ` : '';
   return `${p.severity}: ${loc ? loc + ': ' : ''}${field}${p.message}`;
