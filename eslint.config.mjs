@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'generated/**', 'node_modules/**', '.tools/**', 'bench/results/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'scratch/**', 'generated/**', 'node_modules/**', '.tools/**', 'bench/results/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

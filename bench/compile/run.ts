@@ -77,10 +77,14 @@ export async function main(args: string[]): Promise<void> {
   const entry = process.argv[1];
   const samples: Sample[] = [];
   for (const [routes, pools] of sizes) {
-    const out = execFileSync(process.execPath, [entry, 'bench', 'compile', '--child', `${routes},${pools}`, '--repeat', String(repeat)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
+    const out = execFileSync(
+      process.execPath,
+      [entry, 'bench', 'compile', '--child', `${routes},${pools}`, '--repeat', String(repeat)],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      },
+    );
     const s = JSON.parse(out) as Sample;
     samples.push(s);
     console.log(
@@ -91,7 +95,12 @@ export async function main(args: string[]): Promise<void> {
     bench: 'compile',
     command: 'node bin/infergate.js bench compile --repeat ' + repeat,
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGb: round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     samples,
   };
   const dir = path.join(projectRoot(), 'bench', 'results');

@@ -5,7 +5,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPaths } from '../api/load';
 import { formatProblem, type Problem } from '../api/types';
-import { adsBootstrap, compile, formatViolation, staticBootstrap, translate, type CompileResult } from '../compiler';
+import {
+  adsBootstrap,
+  compile,
+  formatViolation,
+  staticBootstrap,
+  translate,
+  type CompileResult,
+} from '../compiler';
 import { formatJson, renderBootstrap, renderXdsFiles, type Format } from '../compiler/output';
 import type { Mode } from '../compiler/xds/common';
 import { splitHostPort } from '../compiler/xds/bootstrap';
@@ -47,14 +54,16 @@ export async function runCompile(args: string[]): Promise<number> {
   const mode = values.mode as Mode;
   const format = values.format as Format;
   if (mode !== 'static' && mode !== 'ads') throw new UsageError(`--mode must be static or ads, not ${mode}`);
-  if (format !== 'yaml' && format !== 'json') throw new UsageError(`--format must be yaml or json, not ${format}`);
+  if (format !== 'yaml' && format !== 'json')
+    throw new UsageError(`--format must be yaml or json, not ${format}`);
   try {
     splitHostPort(values['xds-address']!);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const adminPort = Number(values['admin-port']);
-  if (!Number.isInteger(adminPort) || adminPort < 1 || adminPort > 65535) throw new UsageError('--admin-port must be 1..65535');
+  if (!Number.isInteger(adminPort) || adminPort < 1 || adminPort > 65535)
+    throw new UsageError('--admin-port must be 1..65535');
 
   const { result, ok } = loadAndCompile(positionals, mode, values['listen-address']);
   if (!ok) return 1;
@@ -62,7 +71,9 @@ export async function runCompile(args: string[]): Promise<number> {
   if (values.gateway) {
     gateways = gateways.filter((g) => g.key === values.gateway);
     if (!gateways.length) {
-      console.error(`no compiled Gateway ${values.gateway}; found: ${result.gateways.map((g) => g.key).join(', ') || 'none'}`);
+      console.error(
+        `no compiled Gateway ${values.gateway}; found: ${result.gateways.map((g) => g.key).join(', ') || 'none'}`,
+      );
       return 1;
     }
   }
@@ -76,18 +87,24 @@ export async function runCompile(args: string[]): Promise<number> {
   };
   if (!values.out) {
     if (gateways.length > 1) {
-      console.error(`${gateways.length} Gateways compiled (${gateways.map((g) => g.key).join(', ')}): choose one with --gateway, or use --out`);
+      console.error(
+        `${gateways.length} Gateways compiled (${gateways.map((g) => g.key).join(', ')}): choose one with --gateway, or use --out`,
+      );
       return 1;
     }
     process.stdout.write(renderBootstrap(bootstrapFor(gateways[0].key, gateways[0].resources), format));
     return 0;
   }
   // --out: per Gateway, the bootstrap plus one file per xDS type (the resources the xDS server would serve).
-  const ads = mode === 'ads' ? result : translate(result.ir, { mode: 'ads', listenAddress: values['listen-address'] });
+  const ads =
+    mode === 'ads' ? result : translate(result.ir, { mode: 'ads', listenAddress: values['listen-address'] });
   for (const g of gateways) {
     const dir = gateways.length > 1 ? path.join(values.out, g.key.replace('/', '_')) : values.out;
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `bootstrap.${format}`), renderBootstrap(bootstrapFor(g.key, g.resources), format));
+    fs.writeFileSync(
+      path.join(dir, `bootstrap.${format}`),
+      renderBootstrap(bootstrapFor(g.key, g.resources), format),
+    );
     const adsResources = ads.gateways.find((x) => x.key === g.key)!.resources;
     for (const [file, text] of Object.entries(renderXdsFiles(adsResources, format))) {
       fs.writeFileSync(path.join(dir, file), text);

@@ -26,9 +26,13 @@ export async function runUp(args: string[]): Promise<number> {
   fs.writeFileSync(config, renderBootstrap(staticBootstrap(gw.resources, { gateway: gw.key }), 'yaml'));
   const envoy = findEnvoy();
   console.log(`infergate up: Gateway ${gw.key}, Envoy ${envoy}, config ${config}`);
-  const child = spawn(envoy, ['-c', config, '--log-level', 'warn', '--drain-time-s', '1', '--base-id', String(process.pid % 60000)], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    envoy,
+    ['-c', config, '--log-level', 'warn', '--drain-time-s', '1', '--base-id', String(process.pid % 60000)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const stop = () => child.kill('SIGTERM');
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -39,5 +43,7 @@ export async function runUp(args: string[]): Promise<number> {
     console.log(`  curl -s http://127.0.0.1:${p}/v1/completions -H 'content-type: application/json' \\`);
     console.log(`    -d '{"model":"meta-llama/Llama-3.1-8B-Instruct","prompt":"Hello","max_tokens":16}'`);
   }
-  return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(signal ? 0 : (code ?? 1))));
+  return await new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(signal ? 0 : (code ?? 1))),
+  );
 }

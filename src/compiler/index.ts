@@ -14,7 +14,10 @@ export interface CompileResult {
   violations: RuleViolation[];
 }
 
-export function compile(resources: ResourceSet, options: TranslateOptions & { controllerName?: string }): CompileResult {
+export function compile(
+  resources: ResourceSet,
+  options: TranslateOptions & { controllerName?: string },
+): CompileResult {
   const { ir, statuses, problems } = buildIR(resources, { controllerName: options.controllerName });
   const { gateways, violations } = translate(ir, options);
   return { ir, statuses, problems, gateways, violations };

@@ -171,7 +171,14 @@ export interface PoolIR {
 // ---------------------------------------------------------------- status (computed in stage 1)
 
 export interface ParentStatus {
-  parentRef: { group: string; kind: string; namespace: string; name: string; sectionName?: string; port?: number };
+  parentRef: {
+    group: string;
+    kind: string;
+    namespace: string;
+    name: string;
+    sectionName?: string;
+    port?: number;
+  };
   controllerName: string;
   conditions: Condition[];
 }
@@ -184,7 +191,13 @@ export interface ListenerStatus {
 }
 
 export interface ResourceStatus {
-  kind: 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'InferencePool' | 'InferenceObjective' | 'InferenceModelRewrite';
+  kind:
+    | 'GatewayClass'
+    | 'Gateway'
+    | 'HTTPRoute'
+    | 'InferencePool'
+    | 'InferenceObjective'
+    | 'InferenceModelRewrite';
   namespace: string;
   name: string;
   /** GatewayClass, Gateway, InferenceObjective, InferenceModelRewrite. */

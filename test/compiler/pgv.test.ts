@@ -7,7 +7,10 @@ import { Cluster_DiscoveryType } from '../../generated/envoy/config/cluster/v3/c
 
 describe('PGV validation of emitted resources', () => {
   it('accepts a well-formed cluster', () => {
-    const c = make(T.Cluster, { name: 'ok', clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.STATIC } });
+    const c = make(T.Cluster, {
+      name: 'ok',
+      clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.STATIC },
+    });
     expect(validateMessage(T.Cluster.name, c)).toEqual([]);
   });
 
@@ -23,7 +26,13 @@ describe('PGV validation of emitted resources', () => {
                 $case: 'typedConfig',
                 value: pack(T.HttpConnectionManager, {
                   statPrefix: '',
-                  routeSpecifier: { $case: 'rds', value: { routeConfigName: 'r', configSource: { configSourceSpecifier: { $case: 'ads', value: {} } } } },
+                  routeSpecifier: {
+                    $case: 'rds',
+                    value: {
+                      routeConfigName: 'r',
+                      configSource: { configSourceSpecifier: { $case: 'ads', value: {} } },
+                    },
+                  },
                   httpFilters: [{ name: '' }],
                 }),
               },
@@ -57,13 +66,22 @@ describe('PGV validation of emitted resources', () => {
     const v = validateMessage(T.RouteConfiguration.name, route);
     expect(v).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ path: 'virtual_hosts[0].routes[0].direct_response.status', message: 'must be at least 200, is 99' }),
+        expect.objectContaining({
+          path: 'virtual_hosts[0].routes[0].direct_response.status',
+          message: 'must be at least 200, is 99',
+        }),
         expect.objectContaining({ path: 'virtual_hosts[0].routes[0].match.headers[0].name' }),
       ]),
     );
-    const cluster = make(T.Cluster, { name: 'c', clusterDiscoveryType: { $case: 'type', value: 42 as Cluster_DiscoveryType } });
+    const cluster = make(T.Cluster, {
+      name: 'c',
+      clusterDiscoveryType: { $case: 'type', value: 42 as Cluster_DiscoveryType },
+    });
     expect(validateMessage(T.Cluster.name, cluster)).toEqual([
-      expect.objectContaining({ path: 'type', message: '42 is not a defined value of envoy.config.cluster.v3.Cluster.DiscoveryType' }),
+      expect.objectContaining({
+        path: 'type',
+        message: '42 is not a defined value of envoy.config.cluster.v3.Cluster.DiscoveryType',
+      }),
     ]);
   });
 
@@ -72,7 +90,9 @@ describe('PGV validation of emitted resources', () => {
     // LbEndpoint.host_identifier is not required, but an empty cluster_name is.
     expect(validateMessage(T.ClusterLoadAssignment.name, cla)).toEqual([]);
     const empty = make(T.ClusterLoadAssignment, { clusterName: '' });
-    expect(validateMessage(T.ClusterLoadAssignment.name, empty)).toEqual([{ path: 'cluster_name', message: 'must not be empty' }]);
+    expect(validateMessage(T.ClusterLoadAssignment.name, empty)).toEqual([
+      { path: 'cluster_name', message: 'must not be empty' },
+    ]);
   });
 });
 
@@ -84,7 +104,10 @@ describe('proto JSON rendering', () => {
       clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.EDS },
       typedExtensionProtocolOptions: {
         [T.HttpProtocolOptions.name]: pack(T.HttpProtocolOptions, {
-          upstreamProtocolOptions: { $case: 'explicitHttpConfig', value: { protocolConfig: { $case: 'http2ProtocolOptions', value: {} } } },
+          upstreamProtocolOptions: {
+            $case: 'explicitHttpConfig',
+            value: { protocolConfig: { $case: 'http2ProtocolOptions', value: {} } },
+          },
         }),
       },
     });

@@ -27,7 +27,10 @@ function renderXds(name: string): string {
     clusters: g.resources.clusters.map((m) => renderMessage(T.Cluster.name, m)),
     endpoints: g.resources.endpoints.map((m) => renderMessage(T.ClusterLoadAssignment.name, m)),
   }));
-  return stringify({ violations: result.violations.map(formatViolation), gateways: doc }, { lineWidth: 0, aliasDuplicateObjects: false });
+  return stringify(
+    { violations: result.violations.map(formatViolation), gateways: doc },
+    { lineWidth: 0, aliasDuplicateObjects: false },
+  );
 }
 
 const cases = caseNames(COMPILER_CASES);

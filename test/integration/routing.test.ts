@@ -163,7 +163,9 @@ describe('compiled static bootstrap on a real Envoy', () => {
 
   it('a client cannot steer to a host with x-gateway-destination-endpoint', async () => {
     // The header names a non-member; it is stripped before ext_proc and override_host only picks members.
-    const r = await get('/open/v1/completions', { 'x-gateway-destination-endpoint': `127.0.0.21:${backends.a.port}` });
+    const r = await get('/open/v1/completions', {
+      'x-gateway-destination-endpoint': `127.0.0.21:${backends.a.port}`,
+    });
     expect(r.status).toBe(200);
     expect(['pod1', 'pod2']).toContain(r.backend);
     expect(JSON.parse(r.text).headers['x-gateway-destination-endpoint']).toBeUndefined();

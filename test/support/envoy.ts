@@ -29,7 +29,10 @@ export function tmpDir(prefix: string): string {
 export function envoyValidate(configYaml: string): { ok: boolean; output: string } {
   const file = path.join(tmpDir('validate'), 'envoy.yaml');
   fs.writeFileSync(file, configYaml);
-  const r = spawnSync(findEnvoy(), ['--mode', 'validate', '-c', file, '--log-level', 'error'], { encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(findEnvoy(), ['--mode', 'validate', '-c', file, '--log-level', 'error'], {
+    encoding: 'utf8',
+    timeout: 60000,
+  });
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -41,14 +44,22 @@ export interface RunningEnvoy {
 }
 
 /** Runs Envoy on a bootstrap (whose admin port must be adminPort) and waits until it is ready. */
-export async function startEnvoy(configYaml: string, adminPort: number, timeoutMs = 20000): Promise<RunningEnvoy> {
+export async function startEnvoy(
+  configYaml: string,
+  adminPort: number,
+  timeoutMs = 20000,
+): Promise<RunningEnvoy> {
   const dir = tmpDir('envoy');
   const file = path.join(dir, 'envoy.yaml');
   fs.writeFileSync(file, configYaml);
   let logs = '';
-  const child = spawn(findEnvoy(), ['-c', file, '--use-dynamic-base-id', '--log-level', 'warn', '--drain-time-s', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    findEnvoy(),
+    ['-c', file, '--use-dynamic-base-id', '--log-level', 'warn', '--drain-time-s', '1'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
   const stop = async () => {
@@ -79,7 +90,9 @@ export async function startEnvoy(configYaml: string, adminPort: number, timeoutM
 
 /** Reads a counter or gauge from Envoy's admin /stats. */
 export async function envoyStat(adminPort: number, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/stats?filter=${encodeURIComponent('^' + name + '$')}`)).text();
+  const text = await (
+    await fetch(`http://127.0.0.1:${adminPort}/stats?filter=${encodeURIComponent('^' + name + '$')}`)
+  ).text();
   const m = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }

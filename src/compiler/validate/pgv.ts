@@ -61,7 +61,8 @@ function checkField(field: FieldSchema, value: unknown, path: string, out: Viola
     const valueField = messageSchema(field.type!).fields.find((f) => f.proto === 'value')!;
     for (const k of keys) {
       if (keyRules) checkString(k, keyRules, `${path}[${JSON.stringify(k)}]`, out);
-      if (valueField.kind === 'message') walkMessage(valueField.type!, map[k], `${path}[${JSON.stringify(k)}]`, out);
+      if (valueField.kind === 'message')
+        walkMessage(valueField.type!, map[k], `${path}[${JSON.stringify(k)}]`, out);
     }
     return;
   }
@@ -122,7 +123,8 @@ function checkScalar(value: unknown, rules: Rules, path: string, out: Violation[
     if (kind === 'string') checkString(String(value ?? ''), kr, path, out);
     else if (kind === 'bytes') checkBytes(value as Uint8Array | undefined, kr, path, out);
     else if (kind === 'bool') {
-      if (kr.const !== undefined && Boolean(value) !== kr.const) out.push({ path, message: `must be ${kr.const}` });
+      if (kr.const !== undefined && Boolean(value) !== kr.const)
+        out.push({ path, message: `must be ${kr.const}` });
     } else if (/^(u?int|sint|s?fixed)(32|64)$|^(double|float)$/.test(kind)) {
       checkNumber(Number(value ?? 0), kr, path, out);
     }
@@ -137,7 +139,8 @@ function checkNumber(n: number, r: Rules, path: string, out: Violation[]): void 
   if (lt !== undefined && !(n < lt)) out.push({ path, message: `must be less than ${lt}, is ${n}` });
   if (lte !== undefined && !(n <= lte)) out.push({ path, message: `must be at most ${lte}, is ${n}` });
   const inList = r.in as unknown[] | undefined;
-  if (inList && !inList.map(Number).includes(n)) out.push({ path, message: `must be one of ${inList.join(', ')}` });
+  if (inList && !inList.map(Number).includes(n))
+    out.push({ path, message: `must be one of ${inList.join(', ')}` });
 }
 
 // PGV's well-known header regexes; `strict: false` relaxes them to "no NUL, CR or LF".
@@ -151,29 +154,48 @@ function checkString(s: string, r: Rules, path: string, out: Violation[]): void 
   if (r.ignore_empty && s === '') return;
   const chars = [...s].length;
   if (r.min_len !== undefined && chars < Number(r.min_len)) {
-    out.push({ path, message: Number(r.min_len) === 1 ? 'must not be empty' : `must be at least ${r.min_len} characters` });
+    out.push({
+      path,
+      message: Number(r.min_len) === 1 ? 'must not be empty' : `must be at least ${r.min_len} characters`,
+    });
   }
-  if (r.max_len !== undefined && chars > Number(r.max_len)) out.push({ path, message: `must be at most ${r.max_len} characters` });
+  if (r.max_len !== undefined && chars > Number(r.max_len))
+    out.push({ path, message: `must be at most ${r.max_len} characters` });
   const bytes = Buffer.byteLength(s);
-  if (r.min_bytes !== undefined && bytes < Number(r.min_bytes)) out.push({ path, message: `must be at least ${r.min_bytes} bytes` });
-  if (r.max_bytes !== undefined && bytes > Number(r.max_bytes)) out.push({ path, message: `must be at most ${r.max_bytes} bytes` });
-  if (typeof r.prefix === 'string' && !s.startsWith(r.prefix)) out.push({ path, message: `must start with ${r.prefix}` });
-  if (typeof r.suffix === 'string' && !s.endsWith(r.suffix)) out.push({ path, message: `must end with ${r.suffix}` });
-  if (Array.isArray(r.in) && !r.in.includes(s)) out.push({ path, message: `must be one of ${r.in.join(', ')}` });
+  if (r.min_bytes !== undefined && bytes < Number(r.min_bytes))
+    out.push({ path, message: `must be at least ${r.min_bytes} bytes` });
+  if (r.max_bytes !== undefined && bytes > Number(r.max_bytes))
+    out.push({ path, message: `must be at most ${r.max_bytes} bytes` });
+  if (typeof r.prefix === 'string' && !s.startsWith(r.prefix))
+    out.push({ path, message: `must start with ${r.prefix}` });
+  if (typeof r.suffix === 'string' && !s.endsWith(r.suffix))
+    out.push({ path, message: `must end with ${r.suffix}` });
+  if (Array.isArray(r.in) && !r.in.includes(s))
+    out.push({ path, message: `must be one of ${r.in.join(', ')}` });
   if (typeof r.pattern === 'string' && !new RegExp(r.pattern, 'u').test(s)) {
     out.push({ path, message: `must match ${r.pattern}` });
   }
   if (r.well_known_regex) {
     const strict = r.strict !== false;
-    const re = !strict ? HEADER_LOOSE : r.well_known_regex === 'HTTP_HEADER_NAME' ? HEADER_NAME : HEADER_VALUE;
-    if (!re.test(s)) out.push({ path, message: `is not a valid ${String(r.well_known_regex).toLowerCase().replace(/_/g, ' ')}` });
+    const re = !strict
+      ? HEADER_LOOSE
+      : r.well_known_regex === 'HTTP_HEADER_NAME'
+        ? HEADER_NAME
+        : HEADER_VALUE;
+    if (!re.test(s))
+      out.push({
+        path,
+        message: `is not a valid ${String(r.well_known_regex).toLowerCase().replace(/_/g, ' ')}`,
+      });
   }
 }
 
 function checkBytes(b: Uint8Array | undefined, r: Rules, path: string, out: Violation[]): void {
   const len = b?.length ?? 0;
-  if (r.min_len !== undefined && len < Number(r.min_len)) out.push({ path, message: `must be at least ${r.min_len} bytes` });
-  if (r.max_len !== undefined && len > Number(r.max_len)) out.push({ path, message: `must be at most ${r.max_len} bytes` });
+  if (r.min_len !== undefined && len < Number(r.min_len))
+    out.push({ path, message: `must be at least ${r.min_len} bytes` });
+  if (r.max_len !== undefined && len > Number(r.max_len))
+    out.push({ path, message: `must be at most ${r.max_len} bytes` });
 }
 
 function nanos(d: Duration | string): number {
@@ -190,7 +212,8 @@ function checkDuration(d: Duration, r: Rules, path: string, out: Violation[]): v
     ['lte', (a, b) => a <= b, 'at most'],
   ];
   for (const [k, ok, words] of cmp) {
-    if (r[k] !== undefined && !ok(v, nanos(r[k] as string))) out.push({ path, message: `must be ${words} ${r[k]}` });
+    if (r[k] !== undefined && !ok(v, nanos(r[k] as string)))
+      out.push({ path, message: `must be ${words} ${r[k]}` });
   }
 }
 

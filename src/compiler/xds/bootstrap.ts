@@ -45,7 +45,10 @@ export function adsBootstrap(xdsAddress: string, o: BootstrapOptions): Bootstrap
   const xds = make(T.Cluster, {
     name: XDS_CLUSTER,
     connectTimeout: seconds(1),
-    clusterDiscoveryType: { $case: 'type', value: isIp ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
+    clusterDiscoveryType: {
+      $case: 'type',
+      value: isIp ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS,
+    },
     loadAssignment: loadAssignment(XDS_CLUSTER, [{ address: host, port: Number(portText) }]),
     typedExtensionProtocolOptions: {
       [T.HttpProtocolOptions.name]: pack(T.HttpProtocolOptions, {

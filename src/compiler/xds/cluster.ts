@@ -83,7 +83,12 @@ export function serviceCluster(c: ServiceClusterIR, mode: Mode): Cluster {
 export function poolCluster(p: PoolIR, mode: Mode): Cluster {
   const overrideHost = pack(T.OverrideHost, {
     overrideHostSources: [
-      { metadata: { key: DESTINATION_METADATA_NAMESPACE, path: [{ segment: { $case: 'key', value: DESTINATION_KEY } }] } },
+      {
+        metadata: {
+          key: DESTINATION_METADATA_NAMESPACE,
+          path: [{ segment: { $case: 'key', value: DESTINATION_KEY } }],
+        },
+      },
       { header: DESTINATION_KEY },
     ],
     fallbackPolicy: {
@@ -102,7 +107,14 @@ export function poolCluster(p: PoolIR, mode: Mode): Cluster {
     connectTimeout: seconds(10),
     ...discovery(mode, p.clusterName, p.endpoints),
     loadBalancingPolicy: {
-      policies: [{ typedExtensionConfig: { name: 'envoy.load_balancing_policies.override_host', typedConfig: overrideHost } }],
+      policies: [
+        {
+          typedExtensionConfig: {
+            name: 'envoy.load_balancing_policies.override_host',
+            typedConfig: overrideHost,
+          },
+        },
+      ],
     },
     circuitBreakers: circuitBreakers(),
     typedExtensionProtocolOptions: protocolOptions(p.protocol),

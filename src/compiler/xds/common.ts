@@ -24,5 +24,10 @@ export function adsSource(): DeepPartial<ConfigSource> {
 }
 
 export function socketAddress(address: string, port: number) {
-  return { address: { $case: 'socketAddress' as const, value: { address, portSpecifier: { $case: 'portValue' as const, value: port } } } };
+  return {
+    address: {
+      $case: 'socketAddress' as const,
+      value: { address, portSpecifier: { $case: 'portValue' as const, value: port } },
+    },
+  };
 }

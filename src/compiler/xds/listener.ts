@@ -36,7 +36,16 @@ export function listener(gw: GatewayIR, port: PortIR, opts: ListenerOptions): Li
   const chains =
     port.protocol === 'HTTPS'
       ? (port.tls ?? []).map((chain) => tlsFilterChain(chain, hcm(`${base}_${chain.listener}`)))
-      : [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', configType: { $case: 'typedConfig' as const, value: hcm(base) } }] }];
+      : [
+          {
+            filters: [
+              {
+                name: 'envoy.filters.network.http_connection_manager',
+                configType: { $case: 'typedConfig' as const, value: hcm(base) },
+              },
+            ],
+          },
+        ];
   return make(T.Listener, {
     name: port.listenerName,
     address: socketAddress(opts.listenAddress, port.port),
@@ -66,7 +75,12 @@ function tlsFilterChain(chain: TLSChainIR, hcm: ReturnType<typeof pack>) {
         }),
       },
     },
-    filters: [{ name: 'envoy.filters.network.http_connection_manager', configType: { $case: 'typedConfig' as const, value: hcm } }],
+    filters: [
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        configType: { $case: 'typedConfig' as const, value: hcm },
+      },
+    ],
   };
 }
 
@@ -81,7 +95,10 @@ function httpConnectionManager(
   const pickers = gw.pools.filter((p) => p.endpointPicker);
   if (gw.pools.length) filters.push(stripDestinationHeaders());
   for (const p of pickers) filters.push(extProcFilter(p));
-  filters.push({ name: 'envoy.filters.http.router', configType: { $case: 'typedConfig', value: pack(T.Router, {}) } });
+  filters.push({
+    name: 'envoy.filters.http.router',
+    configType: { $case: 'typedConfig', value: pack(T.Router, {}) },
+  });
   return {
     statPrefix,
     codecType: HttpConnectionManager_CodecType.AUTO,
@@ -104,7 +121,12 @@ function stripDestinationHeaders(): DeepPartial<HttpFilter> {
       value: pack(T.HeaderMutation, {
         mutations: {
           requestMutations: [
-            { action: { $case: 'removeOnMatch', value: { keyMatcher: { matchPattern: { $case: 'prefix', value: DESTINATION_KEY } } } } },
+            {
+              action: {
+                $case: 'removeOnMatch',
+                value: { keyMatcher: { matchPattern: { $case: 'prefix', value: DESTINATION_KEY } } },
+              },
+            },
           ],
         },
       }),
@@ -126,7 +148,10 @@ function extProcFilter(p: PoolIR): DeepPartial<HttpFilter> {
       $case: 'typedConfig',
       value: pack(T.ExternalProcessor, {
         grpcService: {
-          targetSpecifier: { $case: 'envoyGrpc', value: { clusterName: epp.clusterName, authority: epp.authority } },
+          targetSpecifier: {
+            $case: 'envoyGrpc',
+            value: { clusterName: epp.clusterName, authority: epp.authority },
+          },
           timeout: seconds(10),
         },
         failureModeAllow: epp.failOpen,

@@ -14,7 +14,15 @@ import type { HeaderValueOption } from '../../../generated/envoy/config/core/v3/
 import { HeaderValueOption_HeaderAppendAction } from '../../../generated/envoy/config/core/v3/base';
 import type { StringMatcher } from '../../../generated/envoy/type/matcher/v3/string';
 import type { Any } from '../../../generated/google/protobuf/any';
-import type { BackendIR, HeaderModifierIR, PoolIR, PortIR, RouteIR, StringMatchIR, URLRewriteIR } from '../ir';
+import type {
+  BackendIR,
+  HeaderModifierIR,
+  PoolIR,
+  PortIR,
+  RouteIR,
+  StringMatchIR,
+  URLRewriteIR,
+} from '../ir';
 import { duration } from './common';
 import { make, pack, T, type DeepPartial } from './types';
 
@@ -71,7 +79,10 @@ function route(r: RouteIR, pools: Map<string, PoolIR>): DeepPartial<Route> {
   } else if (a.type === 'direct') {
     out.action = {
       $case: 'directResponse',
-      value: { status: a.status, body: a.body ? { specifier: { $case: 'inlineString', value: a.body } } : undefined },
+      value: {
+        status: a.status,
+        body: a.body ? { specifier: { $case: 'inlineString', value: a.body } } : undefined,
+      },
     };
   } else {
     out.action = { $case: 'route', value: forward(r, a.backends, pools) };
@@ -168,7 +179,8 @@ function match(r: RouteIR): DeepPartial<RouteMatch> {
   const m: DeepPartial<RouteMatch> = {};
   const p = r.path;
   if (p.type === 'Exact') m.pathSpecifier = { $case: 'path', value: p.value };
-  else if (p.type === 'RegularExpression') m.pathSpecifier = { $case: 'safeRegex', value: { regex: p.value } };
+  else if (p.type === 'RegularExpression')
+    m.pathSpecifier = { $case: 'safeRegex', value: { regex: p.value } };
   else if (p.value === '/' || p.value === '') m.pathSpecifier = { $case: 'prefix', value: '/' };
   // Gateway API prefixes match whole path segments: /foo matches /foo and /foo/bar but not /foobar.
   else m.pathSpecifier = { $case: 'pathSeparatedPrefix', value: p.value.replace(/\/+$/, '') };
@@ -177,15 +189,19 @@ function match(r: RouteIR): DeepPartial<RouteMatch> {
     headerMatchSpecifier: { $case: 'stringMatch', value: stringMatch(h) },
   }));
   if (r.method) {
-    headers.push({ name: ':method', headerMatchSpecifier: { $case: 'stringMatch', value: { matchPattern: { $case: 'exact', value: r.method } } } });
+    headers.push({
+      name: ':method',
+      headerMatchSpecifier: {
+        $case: 'stringMatch',
+        value: { matchPattern: { $case: 'exact', value: r.method } },
+      },
+    });
   }
   m.headers = headers;
-  m.queryParameters = r.queryParams.map(
-    (q): DeepPartial<QueryParameterMatcher> => ({
-      name: q.name,
-      queryParameterMatchSpecifier: { $case: 'stringMatch', value: stringMatch(q) },
-    }),
-  );
+  m.queryParameters = r.queryParams.map((q): DeepPartial<QueryParameterMatcher> => ({
+    name: q.name,
+    queryParameterMatchSpecifier: { $case: 'stringMatch', value: stringMatch(q) },
+  }));
   return m;
 }
 

@@ -58,15 +58,36 @@ export const T = {
     HttpConnectionManager,
   ),
   Router: messageType('envoy.extensions.filters.http.router.v3.Router', Router),
-  ExternalProcessor: messageType('envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', ExternalProcessor),
+  ExternalProcessor: messageType(
+    'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+    ExternalProcessor,
+  ),
   ExtProcPerRoute: messageType('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', ExtProcPerRoute),
-  HeaderMutation: messageType('envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', HeaderMutation),
-  OverrideHost: messageType('envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost', OverrideHost),
-  LeastRequest: messageType('envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', LeastRequest),
+  HeaderMutation: messageType(
+    'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
+    HeaderMutation,
+  ),
+  OverrideHost: messageType(
+    'envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost',
+    OverrideHost,
+  ),
+  LeastRequest: messageType(
+    'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+    LeastRequest,
+  ),
   RoundRobin: messageType('envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin', RoundRobin),
-  HttpProtocolOptions: messageType('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', HttpProtocolOptions),
-  DownstreamTlsContext: messageType('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', DownstreamTlsContext),
-  UpstreamTlsContext: messageType('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', UpstreamTlsContext),
+  HttpProtocolOptions: messageType(
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+    HttpProtocolOptions,
+  ),
+  DownstreamTlsContext: messageType(
+    'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+    DownstreamTlsContext,
+  ),
+  UpstreamTlsContext: messageType(
+    'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+    UpstreamTlsContext,
+  ),
   PreviousHostsPredicate: messageType(
     'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
     PreviousHostsPredicate,
@@ -91,7 +112,10 @@ export function make<M>(type: MessageType<M>, partial: DeepPartial<M>): M {
 /** Packs a message into an Any; the original object is kept so rendering and validation need not decode. */
 export function pack<M>(type: MessageType<M>, partial: DeepPartial<M>): Any {
   const message = make(type, partial);
-  const any = Any.fromPartial({ typeUrl: type.typeUrl, value: Buffer.from(type.codec.encode(message).finish()) });
+  const any = Any.fromPartial({
+    typeUrl: type.typeUrl,
+    value: Buffer.from(type.codec.encode(message).finish()),
+  });
   unpacked.set(any, message);
   return any;
 }
