@@ -115,8 +115,8 @@ describe('compiled static bootstrap on a real Envoy', () => {
     await Promise.all(Object.values(backends).map((b) => b.close()));
   });
 
-  async function get(path: string, headers: Record<string, string> = {}) {
-    const res = await fetch(base + path, { headers });
+  async function get(path: string, headers: Record<string, string> = {}, body?: string) {
+    const res = await fetch(base + path, { headers, method: body === undefined ? 'GET' : 'POST', body });
     const text = await res.text();
     return { status: res.status, backend: res.headers.get('x-backend'), text };
   }
@@ -145,10 +145,12 @@ describe('compiled static bootstrap on a real Envoy', () => {
     expect(counts.a + counts.b).toBe(400);
   });
 
-  it('FailOpen: with the EPP down a pool member still answers', async () => {
+  const completion = JSON.stringify({ model: 'm', prompt: 'hello '.repeat(2000), max_tokens: 8 });
+
+  it('FailOpen: with the EPP down a pool member still answers, bodies included', async () => {
     const seen = new Set<string>();
     for (let i = 0; i < 10; i++) {
-      const r = await get('/open/v1/completions');
+      const r = await get('/open/v1/completions', { 'content-type': 'application/json' }, completion);
       expect(r.status).toBe(200);
       seen.add(r.backend!);
     }
@@ -156,7 +158,7 @@ describe('compiled static bootstrap on a real Envoy', () => {
   });
 
   it('FailClose: with the EPP down the gateway answers 5xx', async () => {
-    const r = await get('/close/v1/completions');
+    const r = await get('/close/v1/completions', { 'content-type': 'application/json' }, completion);
     expect(r.status).toBeGreaterThanOrEqual(500);
     expect(r.backend).toBeNull();
   });

@@ -128,14 +128,28 @@ export function eppCluster(e: EndpointPickerIR, mode: Mode): Cluster {
     connectTimeout: seconds(10),
     ...discovery(mode, e.clusterName, e.endpoints),
     lbPolicy: Cluster_LbPolicy.LEAST_REQUEST,
+    // With every EPP host unhealthy, opening the ext_proc stream fails at once, before any body chunk is sent,
+    // which is the only point where Envoy can still fail open in FULL_DUPLEX_STREAMED mode. Envoy's default
+    // panic routing (to unhealthy hosts) would instead fail the stream later and turn FailOpen into a 500.
+    commonLbConfig: { healthyPanicThreshold: { value: 0 } },
+    // Catch a dead EPP on the first refused connection rather than waiting for the next health check.
+    outlierDetection: {
+      splitExternalLocalOriginErrors: true,
+      consecutiveLocalOriginFailure: 1,
+      enforcingConsecutiveLocalOriginFailure: 100,
+      enforcingConsecutive5xx: 0,
+      interval: seconds(1),
+      baseEjectionTime: seconds(2),
+      maxEjectionPercent: 100,
+    },
     circuitBreakers: circuitBreakers({ maxRetries: 1024 }),
     typedExtensionProtocolOptions: protocolOptions('h2c', true),
     healthChecks: [
       {
-        timeout: seconds(2),
-        interval: seconds(5),
-        noTrafficInterval: seconds(5),
-        unhealthyThreshold: 3,
+        timeout: seconds(1),
+        interval: seconds(1),
+        noTrafficInterval: seconds(1),
+        unhealthyThreshold: 2,
         healthyThreshold: 1,
         healthChecker: { $case: 'grpcHealthCheck', value: { serviceName: EXT_PROC_HEALTH_SERVICE } },
         ...(e.tls ? { tlsOptions: { alpnProtocols: ['h2'] } } : {}),
