@@ -3,7 +3,7 @@
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { type Document, parseAllDocuments } from 'yaml';
+import { CORE_SCHEMA, load, type YAMLException } from 'js-yaml';
 import { isJson } from './decode';
 import { resourceName, validateResource } from './validate';
 import { emptyResourceSet, type Problem, type Resource, type ResourceSet } from './types';
@@ -104,30 +104,59 @@ function readDocuments(
     }
   }
   const out: { value: unknown; document: number }[] = [];
-  parseAllDocuments(text).forEach((doc, document) => {
-    if (doc.errors.length) {
-      // Only the first: the parser's later errors in a document are usually echoes of it.
-      problems.push({ file, document, message: syntaxMessage(doc.errors[0]), severity: 'error' });
-      return;
-    }
+  splitDocuments(text).forEach(({ body, firstLine }, document) => {
     try {
-      const value: unknown = (doc as Document).toJS();
+      // CORE_SCHEMA: YAML 1.2 core types as Kubernetes reads them ("yes"/"on" stay strings). Duplicate keys are errors.
+      const value: unknown = load(body, { schema: CORE_SCHEMA });
       // Empty documents (a trailing "---", a file of comments) are not resources.
       if (value !== null && value !== undefined) out.push({ value, document });
     } catch (e) {
-      problems.push({ file, document, message: `YAML error: ${(e as Error).message}`, severity: 'error' });
+      problems.push({
+        file,
+        document,
+        message: syntaxMessage(e as YAMLException, firstLine),
+        severity: 'error',
+      });
     }
   });
   return out;
 }
 
-function syntaxMessage(err: {
-  message: string;
-  linePos?: [{ line: number; col: number }, ...unknown[]];
-}): string {
-  const reason = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  const pos = err.linePos?.[0];
-  return pos ? `YAML syntax error at line ${pos.line}:${pos.col}: ${reason}` : `YAML syntax error: ${reason}`;
+/**
+ * Splits a YAML stream at its document markers ("---" or "..." at the start of a line), so a syntax error in one
+ * document costs only that document. js-yaml parses a stream ~10x faster than the `yaml` package (2.3 s → 0.23 s
+ * for the 4.3 MB, 12,600-document bench input) but stops at the first error, hence the split.
+ */
+function splitDocuments(text: string): { body: string; firstLine: number }[] {
+  const lines = text.split(/\r?\n/);
+  const docs: { body: string; firstLine: number }[] = [];
+  let open: { start: number; first: string } | undefined;
+  const close = (end: number) => {
+    if (!open) return;
+    docs.push({ body: [open.first, ...lines.slice(open.start + 1, end)].join('\n'), firstLine: open.start });
+    open = undefined;
+  };
+  lines.forEach((line, i) => {
+    if (/^---(\s|$)/.test(line)) {
+      close(i);
+      // "--- {a: 1}" carries content on the marker line itself.
+      open = { start: i, first: line.slice(3) };
+    } else if (/^\.\.\.(\s|$)/.test(line)) {
+      close(i);
+    } else if (!open && line.trim() !== '' && !line.trimStart().startsWith('#') && !line.startsWith('%')) {
+      open = { start: i, first: line };
+    }
+  });
+  close(lines.length);
+  return docs;
+}
+
+function syntaxMessage(err: YAMLException, firstLine: number): string {
+  const reason = err.reason ?? err.message.split('\n')[0];
+  const mark = err.mark;
+  return mark
+    ? `YAML syntax error at line ${firstLine + mark.line + 1}:${mark.column + 1}: ${reason}`
+    : `YAML syntax error: ${reason}`;
 }
 
 function isList(v: unknown): boolean {

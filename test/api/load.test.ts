@@ -229,7 +229,7 @@ describe('parseText', () => {
       expect.objectContaining({
         document: 0,
         severity: 'error',
-        message: expect.stringMatching(/^YAML syntax error at line 3:1: Map keys must be unique/),
+        message: expect.stringMatching(/^YAML syntax error at line 3:1: duplicated mapping key/),
       }),
     ]);
   });

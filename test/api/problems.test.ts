@@ -192,7 +192,7 @@ const CASES: Case[] = [
   },
   {
     file: 'syntax-error.yaml',
-    problems: [{ document: 1, message: 'YAML syntax error at line 9:9' }],
+    problems: [{ document: 1, message: 'YAML syntax error at line 10:14' }],
     survivors: ['Service default/after', 'Service default/before'],
   },
   {
