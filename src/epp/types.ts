@@ -1,0 +1,96 @@
+// Shared contracts of the Endpoint Picker: what the ext_proc handler (src/epp/extproc) hands to the director
+// (src/epp/director.ts), and what the datastore, scheduler and plugins see. Plain data; no I/O.
+
+/** One model-server endpoint: a Ready pod × one of the pool's targetPorts. */
+export interface Endpoint {
+  /** "<pod>-rank-<i>", as the reference EPP names them (i = index of the port in targetPorts). */
+  name: string;
+  pod: string;
+  namespace: string;
+  address: string;
+  port: number;
+  /** "address:port" ("[v6]:port" for IPv6): the form the destination header carries. */
+  key: string;
+  labels: Record<string, string>;
+}
+
+/** What the scraper last read from an endpoint's /metrics (the reference EPP's Metrics struct). */
+export interface EndpointMetrics {
+  waitingQueueSize: number;
+  runningRequestsSize: number;
+  /** 0..1 */
+  kvCacheUsagePercent: number;
+  activeModels: string[];
+  waitingModels: string[];
+  maxActiveModels: number;
+  cacheBlockSize?: number;
+  cacheNumBlocks?: number;
+  /** ms since epoch of the last successful scrape. */
+  updateTime: number;
+}
+
+export interface EndpointState {
+  endpoint: Endpoint;
+  /** Undefined until the first successful scrape. */
+  metrics?: EndpointMetrics;
+}
+
+/** The OpenAI-style request, parsed once from the body. */
+export interface ParsedRequest {
+  /** Which API: completions | chat/completions | responses | conversations | embeddings */
+  api: string;
+  /** body.model as sent by the client. */
+  model: string;
+  stream: boolean;
+  /** The parsed JSON body (for rewriting `model`). */
+  body: Record<string, unknown>;
+  /** The bytes the prefix cache hashes (prompt text, or JSON of messages), UTF-8. */
+  prefixInput: Uint8Array;
+}
+
+/** Everything the director needs to decide, gathered by the ext_proc handler from headers, metadata and body. */
+export interface RequestInput {
+  requestId: string;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  path: string;
+  parsed: ParsedRequest;
+  /** Subset hint from envoy.lb.subset_hint (ip or ip:port entries); undefined when absent, [] when empty. */
+  subset?: string[];
+  /** Prefix block hashes of parsed.prefixInput for the target model, when already computed (e.g. in a worker). */
+  prefixHashes?: bigint[] | BigUint64Array;
+}
+
+export type Decision =
+  | {
+      kind: 'route';
+      /** Ordered "ip:port" list: the first is primary, the rest are retry targets. */
+      endpoints: string[];
+      incomingModel: string;
+      targetModel: string;
+      /** The body to forward, re-serialised only when the model was rewritten; undefined = forward unchanged. */
+      body?: Uint8Array;
+      objective?: string;
+      priority: number;
+    }
+  | { kind: 'reject'; status: 400 | 429 | 500 | 503; message: string };
+
+/** Usage and outcome reported by the handler when the response completes. */
+export interface ResponseInfo {
+  requestId: string;
+  status: number;
+  servedEndpoint?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  cachedTokens?: number;
+  /** Seconds from request start to completion. */
+  durationSeconds: number;
+  streaming: boolean;
+}
+
+export interface Director {
+  /** Admission, candidates, scheduling: the whole decision for one request. */
+  decide(input: RequestInput): Promise<Decision>;
+  /** Completion hook: metrics, prefix-index update, in-flight accounting. Never throws. */
+  complete(info: ResponseInfo): void;
+}
