@@ -36,11 +36,18 @@ function listenerFor(listeners: ListenerState[], host: string): ListenerState | 
   )[0];
 }
 
-function virtualHost(port: number, p: PortBuilder, hostname: string): VirtualHostIR {
+function virtualHost(
+  port: number,
+  p: PortBuilder,
+  byHost: Map<string, Placement[]>,
+  hostname: string,
+): VirtualHostIR {
   const listener = listenerFor(p.listeners, hostname);
   // Hostname precedence first (bar.example.com's own rules before *.example.com's), then match precedence.
-  const ranked = p.placements
-    .filter((pl) => pl.listener === listener && covers(pl.hostname, hostname))
+  // Placements are grouped by hostname so the coverage test runs once per distinct hostname, not per route.
+  const ranked = [...byHost.keys()]
+    .filter((h) => covers(h, hostname))
+    .flatMap((h) => byHost.get(h)!.filter((pl) => pl.listener === listener))
     .flatMap((pl) => pl.routes.map((route) => ({ hostname: pl.hostname, route })))
     .sort((a, b) => compareHostnamePrecedence(a.hostname, b.hostname) || compareRoutes(a.route, b.route));
   // A route placed twice (two parentRefs to one listener) keeps its first place.
@@ -90,9 +97,15 @@ export class GatewayBuilder {
     const ports = [...this.ports.entries()]
       .sort(([a], [b]) => a - b)
       .map(([port, p]): PortIR => {
-        const virtualHosts = [...new Set(p.placements.map((pl) => pl.hostname))]
+        const byHost = new Map<string, Placement[]>();
+        for (const pl of p.placements) {
+          const list = byHost.get(pl.hostname);
+          if (list) list.push(pl);
+          else byHost.set(pl.hostname, [pl]);
+        }
+        const virtualHosts = [...byHost.keys()]
           .sort(compareHostnames)
-          .map((hostname) => virtualHost(port, p, hostname));
+          .map((hostname) => virtualHost(port, p, byHost, hostname));
         const tls = p.listeners
           .flatMap((l) => (l.tls ? [l.tls] : []))
           .sort((a, b) => compareStrings(a.listener, b.listener));
@@ -113,7 +126,8 @@ export class GatewayBuilder {
       clusters: [...this.clusters.values()].sort((a, b) => compareStrings(a.name, b.name)),
       pools: [...this.pools.values()].sort((a, b) => compareStrings(a.key, b.key)),
     };
-    // Routes and clusters are shared between virtual hosts and Gateways while building; hand out a tree.
-    return structuredClone(ir);
+    // Route, cluster and pool objects may be shared between virtual hosts and Gateways: the IR is read-only
+    // from here on (stage 2 never mutates it), and copying it cost as much as the rest of stage 1 at 10k routes.
+    return ir;
   }
 }

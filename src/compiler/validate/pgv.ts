@@ -3,7 +3,14 @@
 // resource and the proto field path, instead of a NACK from every Envoy in the fleet.
 
 import { fieldValue } from '../xds/render';
-import { enumValues, isMapField, messageSchema, hasMessageSchema, type FieldSchema } from '../xds/schema';
+import {
+  enumValues,
+  isMapField,
+  messageSchema,
+  hasMessageSchema,
+  type FieldSchema,
+  type MessageSchema,
+} from '../xds/schema';
 import { unpack } from '../xds/types';
 import type { Any } from '../../../generated/google/protobuf/any';
 
@@ -30,22 +37,62 @@ function walkMessage(typeName: string, message: unknown, path: string, out: Viol
     if (inner) walkMessage(inner.type.name, inner.message, path, out);
     return;
   }
-  if (!hasMessageSchema(typeName) || typeName.startsWith('google.protobuf.')) return;
-  const schema = messageSchema(typeName);
-  if (schema.disabled) return;
+  const p = plan(typeName);
+  if (!p) return;
   const obj = message as Record<string, unknown>;
-  for (const oneof of schema.requiredOneofs ?? []) {
+  for (const oneof of p.requiredOneofs) {
     if (obj[oneof] === undefined) {
-      const members = schema.fields.filter((f) => f.oneof === oneof).map((f) => f.proto);
+      const members = p.schema.fields.filter((f) => f.oneof === oneof).map((f) => f.proto);
       out.push({ path: join(path, oneof), message: `exactly one of ${members.join(', ')} is required` });
     }
   }
-  for (const field of schema.fields) {
+  for (const field of p.fields) {
     const value = fieldValue(obj, field);
-    const fpath = join(path, field.proto);
     if (field.oneof && value === undefined) continue;
-    checkField(field, value, fpath, out);
+    checkField(field, value, join(path, field.proto), out);
   }
+}
+
+interface Plan {
+  schema: MessageSchema;
+  requiredOneofs: string[];
+  /** Only the fields that carry a rule or lead to one: most of Envoy's API has none, so most subtrees are skipped. */
+  fields: FieldSchema[];
+}
+
+const plans = new Map<string, Plan | null>();
+
+/** The checks a message type needs, computed once per type; null when nothing inside it can break a rule. */
+function plan(typeName: string): Plan | null {
+  const cached = plans.get(typeName);
+  if (cached !== undefined) return cached;
+  if (!hasMessageSchema(typeName) || typeName.startsWith('google.protobuf.')) {
+    plans.set(typeName, null);
+    return null;
+  }
+  const schema = messageSchema(typeName);
+  if (schema.disabled) {
+    plans.set(typeName, null);
+    return null;
+  }
+  // Provisional entry for recursive types: assume the recursion may need checks.
+  const p: Plan = { schema, requiredOneofs: schema.requiredOneofs ?? [], fields: [] };
+  plans.set(typeName, p);
+  p.fields = schema.fields.filter((f) => f.rules || (f.kind === 'message' && leadsToRules(f)));
+  if (!p.fields.length && !p.requiredOneofs.length) {
+    plans.set(typeName, null);
+    return null;
+  }
+  return p;
+}
+
+function leadsToRules(f: FieldSchema): boolean {
+  if (f.type === 'google.protobuf.Any') return true;
+  if (isMapField(f)) {
+    const value = messageSchema(f.type!).fields.find((x) => x.proto === 'value')!;
+    return value.kind === 'message' && (value.type === 'google.protobuf.Any' || plan(value.type!) !== null);
+  }
+  return plan(f.type!) !== null;
 }
 
 function checkField(field: FieldSchema, value: unknown, path: string, out: Violation[]): void {
