@@ -1,0 +1,128 @@
+// `infergate serve <paths...>`: the control plane. Watches the resource files, compiles, publishes snapshots
+// per Gateway, serves them over ADS (SotW and Delta) and exposes the admin endpoints. Thin glue only.
+
+import { parseArgs } from 'node:util';
+import { ConfigPipeline } from '../sources/pipeline';
+import { watchFiles, type FileWatcher } from '../sources/files';
+import { logger } from '../util/log';
+import { startAdmin, type AdminServer } from '../xds/admin';
+import { SnapshotCache } from '../xds/cache';
+import { ClientRegistry } from '../xds/clients';
+import { XdsMetrics } from '../xds/metrics';
+import { startXdsServer, type XdsServer } from '../xds/server';
+
+const log = logger('serve');
+
+export interface ControlPlaneOptions {
+  paths: string[];
+  /** Host the xDS and admin servers bind (default 127.0.0.1). */
+  address?: string;
+  xdsPort?: number;
+  adminPort?: number;
+  /** Address compiled listeners bind (default 0.0.0.0). */
+  listenAddress?: string;
+  debounceMs?: number;
+  /** Watch the paths (default true). */
+  watch?: boolean;
+}
+
+export interface ControlPlane {
+  xds: XdsServer;
+  admin: AdminServer;
+  cache: SnapshotCache;
+  clients: ClientRegistry;
+  metrics: XdsMetrics;
+  pipeline: ConfigPipeline;
+  /** Recompile and publish now (what the watcher does after a change). */
+  reload(): void;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
+  const address = o.address ?? '127.0.0.1';
+  const metrics = new XdsMetrics({ processMetrics: true });
+  const cache = new SnapshotCache();
+  const clients = new ClientRegistry(metrics);
+  const pipeline = new ConfigPipeline({ paths: o.paths, cache, metrics, listenAddress: o.listenAddress });
+  const reload = () => {
+    try {
+      pipeline.run();
+    } catch (err) {
+      // A compiler crash must not take the control plane down: the last good snapshots stay.
+      log.error('compile crashed; keeping the last good snapshots', { err });
+      metrics.compileFailures.inc();
+      metrics.lastCompileOk.set(0);
+    }
+  };
+  reload();
+  const xds = await startXdsServer({ address: `${address}:${o.xdsPort ?? 18000}`, cache, clients });
+  const admin = await startAdmin(address, o.adminPort ?? 9091, {
+    cache,
+    clients,
+    metrics,
+    ready: () => cache.groups().length > 0,
+    status: () => pipeline.status(),
+  });
+  const watcher: FileWatcher | undefined =
+    o.watch === false ? undefined : watchFiles(o.paths, reload, o.debounceMs);
+  return {
+    xds,
+    admin,
+    cache,
+    clients,
+    metrics,
+    pipeline,
+    reload,
+    close: async () => {
+      watcher?.close();
+      await xds.close();
+      await admin.close();
+    },
+  };
+}
+
+export async function runServe(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'xds-port': { type: 'string', default: '18000' },
+      'admin-port': { type: 'string', default: '9091' },
+      'xds-address': { type: 'string', default: '127.0.0.1' },
+      'listen-address': { type: 'string' },
+      kubernetes: { type: 'boolean', default: false },
+    },
+  });
+  if (values.kubernetes) {
+    console.error('infergate serve: --kubernetes is not yet supported; pass resource files or directories');
+    return 2;
+  }
+  if (!positionals.length) {
+    console.error('infergate serve: give at least one resource file or directory');
+    return 2;
+  }
+  const port = (flag: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${flag}: not a port: ${text}`);
+    return n;
+  };
+  const cp = await startControlPlane({
+    paths: positionals,
+    address: values['xds-address'],
+    xdsPort: port('xds-port', values['xds-port']!),
+    adminPort: port('admin-port', values['admin-port']!),
+    listenAddress: values['listen-address'],
+  });
+  console.error(
+    `infergate serve: xDS on ${values['xds-address']}:${cp.xds.port}, admin on http://${values['xds-address']}:${cp.admin.port}`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info('shutting down', { signal });
+      cp.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}

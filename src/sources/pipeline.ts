@@ -1,0 +1,162 @@
+// Inputs → snapshots: load the resource files, compile, and publish one snapshot per Gateway (node group).
+// A load with errors publishes nothing (every group keeps its last good snapshot) and says why; a Gateway
+// whose output breaks Envoy's rules or is inconsistent keeps its own last good snapshot. Changes touching
+// only Pods/EndpointSlices take the endpoint fast path (see endpoints.ts).
+
+import { loadPaths } from '../api/load';
+import { formatProblem, type ResourceSet } from '../api/types';
+import { formatViolation, translate } from '../compiler';
+import { buildIR } from '../compiler/gatewayapi';
+import type { ResourceStatus } from '../compiler/ir';
+import { logger } from '../util/log';
+import type { SnapshotCache } from '../xds/cache';
+import type { XdsMetrics } from '../xds/metrics';
+import { shortType, XDS } from '../xds/resource-types';
+import { buildSnapshot, replaceTypes, typeSnapshot, type Snapshot } from '../xds/snapshot';
+import { loadAssignments, onlyEndpointsChanged, shapeOf } from './endpoints';
+
+const log = logger('sources.pipeline');
+
+export type CompilePath = 'full' | 'endpoints';
+
+export interface RunReport {
+  at: string;
+  ok: boolean;
+  path?: CompilePath;
+  durationMs: number;
+  /** Errors that stopped the whole input from being published. */
+  errors: string[];
+  warnings: string[];
+  /** Groups that kept their last good snapshot, and why. */
+  kept: Record<string, string[]>;
+  published: Record<string, string>;
+}
+
+export interface PipelineOptions {
+  paths: string[];
+  cache: SnapshotCache;
+  metrics?: XdsMetrics;
+  /** Address the compiled listeners bind (default 0.0.0.0). */
+  listenAddress?: string;
+}
+
+export class ConfigPipeline {
+  private last?: { resources: ResourceSet; shapes: Map<string, string> };
+  private statuses: ResourceStatus[] = [];
+  private readonly kept = new Map<string, string[]>();
+  lastReport?: RunReport;
+  lastGoodReport?: RunReport;
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  run(): RunReport {
+    const started = performance.now();
+    const report: RunReport = {
+      at: new Date().toISOString(),
+      ok: false,
+      durationMs: 0,
+      errors: [],
+      warnings: [],
+      kept: {},
+      published: {},
+    };
+    const loaded = loadPaths(this.options.paths);
+    for (const p of loaded.problems)
+      (p.severity === 'error' ? report.errors : report.warnings).push(formatProblem(p));
+    if (report.errors.length) return this.finish(report, started);
+
+    const { ir, statuses, problems } = buildIR(loaded.resources);
+    report.warnings.push(...problems.map(formatProblem));
+    this.statuses = statuses;
+    const shapes = new Map(ir.gateways.map((gw) => [gw.key, shapeOf(gw)]));
+    const fast =
+      this.last !== undefined &&
+      this.kept.size === 0 &&
+      onlyEndpointsChanged(this.last.resources, loaded.resources) &&
+      shapes.size === this.last.shapes.size &&
+      [...shapes].every(([k, s]) => this.last!.shapes.get(k) === s && this.options.cache.get(k));
+
+    if (fast) {
+      report.path = 'endpoints';
+      for (const gw of ir.gateways) {
+        const base = this.options.cache.get(gw.key)!;
+        this.publish(
+          replaceTypes(base, [typeSnapshot(XDS.ClusterLoadAssignment, loadAssignments(gw))]),
+          report,
+        );
+      }
+    } else {
+      report.path = 'full';
+      const { gateways, violations } = translate(ir, {
+        mode: 'ads',
+        listenAddress: this.options.listenAddress ?? '0.0.0.0',
+      });
+      for (const gw of gateways) {
+        const broken = violations.filter((v) => v.gateway === gw.key).map(formatViolation);
+        if (broken.length) this.keep(gw.key, broken, report);
+        else this.publish(buildSnapshot(gw.key, gw.resources), report);
+      }
+      // A Gateway that is gone gets an empty snapshot: its Envoys drain their listeners.
+      for (const group of this.options.cache.groups()) {
+        if (!shapes.has(group)) this.publish(buildSnapshot(group, emptyResources()), report);
+      }
+    }
+    report.ok = Object.keys(report.kept).length === 0;
+    this.last = { resources: loaded.resources, shapes };
+    return this.finish(report, started);
+  }
+
+  /** What /debug/status shows. */
+  status(): unknown {
+    return {
+      lastRun: this.lastReport,
+      lastGoodRun: this.lastGoodReport,
+      keptGroups: Object.fromEntries(this.kept),
+      statuses: this.statuses,
+    };
+  }
+
+  private publish(snapshot: Snapshot, report: RunReport): void {
+    const result = this.options.cache.set(snapshot);
+    if (!result.published) return this.keep(snapshot.group, result.problems, report);
+    this.kept.delete(snapshot.group);
+    report.published[snapshot.group] = snapshot.version;
+    if (!result.changed) return;
+    const types = [...snapshot.types.values()].map((t) => ({
+      type: shortType(t.typeUrl),
+      version: t.version,
+      count: t.resources.size,
+    }));
+    this.options.metrics?.setSnapshotVersion(snapshot.group, snapshot.version, types);
+    log.info('snapshot published', {
+      group: snapshot.group,
+      version: snapshot.version,
+      path: report.path,
+      types: Object.fromEntries(types.map((t) => [t.type, t.version])),
+    });
+  }
+
+  private keep(group: string, reasons: string[], report: RunReport): void {
+    this.kept.set(group, reasons);
+    report.kept[group] = reasons;
+    log.error('keeping last good snapshot', { group, reasons });
+  }
+
+  private finish(report: RunReport, started: number): RunReport {
+    report.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    const m = this.options.metrics;
+    if (report.path) m?.compileDuration.observe({ path: report.path }, report.durationMs / 1000);
+    if (report.errors.length) {
+      log.error('input does not load; keeping the last good snapshots', { errors: report.errors });
+    }
+    if (!report.ok) m?.compileFailures.inc();
+    m?.lastCompileOk.set(report.ok ? 1 : 0);
+    this.lastReport = report;
+    if (report.ok) this.lastGoodReport = report;
+    return report;
+  }
+}
+
+function emptyResources() {
+  return { listeners: [], routes: [], clusters: [], endpoints: [] };
+}
