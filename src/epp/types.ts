@@ -59,6 +59,10 @@ export interface RequestInput {
   subset?: string[];
   /** Prefix block hashes of parsed.prefixInput for the target model, when already computed (e.g. in a worker). */
   prefixHashes?: bigint[] | BigUint64Array;
+  /** The model prefixHashes were seeded with (the incoming model); recompute when the target model differs. */
+  prefixHashesModel?: string;
+  /** Headers-only request (headers carried end_of_stream, or an empty body): no model, empty prompt. */
+  headersOnly?: boolean;
 }
 
 export type Decision =

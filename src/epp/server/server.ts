@@ -1,0 +1,101 @@
+// Starts the EPP's three listeners: ext_proc gRPC (plus grpc.health.v1 on the same port, since Envoy's EPP
+// cluster health-checks the ext_proc port), a separate gRPC health port, and the Prometheus /metrics HTTP port.
+
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type * as http from 'node:http';
+import { register as defaultRegistry, type Registry } from 'prom-client';
+import { ExternalProcessorService } from '../../../generated/envoy/service/ext_proc/v3/external_processor';
+import { logger } from '../../util/log';
+import { extProcService, type StreamFactory } from './extproc-service';
+import { EPP_HEALTH_SERVICES, HealthService, ServingStatus, healthService } from './health';
+import { startMetricsServer } from './metrics-http';
+import { serverCredentials } from './tls';
+
+const log = logger('epp.server');
+
+export interface ServeOptions {
+  newStream: StreamFactory;
+  address?: string;
+  /** 0 picks a free port. */
+  grpcPort: number;
+  healthPort?: number;
+  metricsPort?: number;
+  secure?: boolean;
+  certPath?: string;
+  /** SERVING once true (the datastore has synced the pool). */
+  ready: () => boolean;
+  healthNames?: string[];
+  registry?: Registry;
+}
+
+export interface RunningServer {
+  grpcPort: number;
+  healthPort?: number;
+  metricsPort?: number;
+  /** Stops accepting streams, lets open ones finish for up to graceMs, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function serve(o: ServeOptions): Promise<RunningServer> {
+  const address = o.address ?? '0.0.0.0';
+  const names = o.healthNames ?? EPP_HEALTH_SERVICES;
+  const health = healthService(names, () => (o.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING));
+  const grpcOptions = { 'grpc.max_receive_message_length': 8 * 1024 * 1024 };
+
+  const main = new Server(grpcOptions);
+  main.addService(ExternalProcessorService as ServiceDefinition, extProcService(o.newStream));
+  main.addService(HealthService as ServiceDefinition, health);
+  const grpcPort = await bind(main, address, o.grpcPort, serverCredentials(o.secure ?? false, o.certPath));
+  const servers: Server[] = [main];
+
+  let healthPort: number | undefined;
+  if (o.healthPort !== undefined) {
+    const h = new Server();
+    h.addService(HealthService as ServiceDefinition, health as UntypedServiceImplementation);
+    healthPort = await bind(h, address, o.healthPort, ServerCredentials.createInsecure());
+    servers.push(h);
+  }
+  let metrics: http.Server | undefined;
+  if (o.metricsPort !== undefined)
+    metrics = await startMetricsServer(o.registry ?? defaultRegistry, o.metricsPort, address);
+  const metricsPort = metrics ? (metrics.address() as { port: number }).port : undefined;
+  log.info('serving', { address, grpcPort, healthPort, metricsPort, secure: o.secure ?? false });
+
+  return {
+    grpcPort,
+    healthPort,
+    metricsPort,
+    async close(graceMs = 5000) {
+      await Promise.all(servers.map((s) => shutdown(s, graceMs)));
+      if (metrics) {
+        metrics.closeAllConnections();
+        await new Promise<void>((resolve) => metrics!.close(() => resolve()));
+      }
+    },
+  };
+}
+
+function bind(server: Server, address: string, port: number, creds: ServerCredentials): Promise<number> {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return new Promise((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+}
+
+function shutdown(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
