@@ -1,0 +1,184 @@
+// `infergate epp`: the Endpoint Picker for one InferencePool. Wires the director (src/epp/director.ts) to the
+// ext_proc handler, the worker parser and the servers; stops gracefully on SIGINT/SIGTERM.
+
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Registry } from 'prom-client';
+import { ExtProcStream, DEFAULT_MAX_BODY_BYTES } from '../epp/extproc/stream';
+import { serve, type RunningServer } from '../epp/server/server';
+import type { Director } from '../epp/types';
+import { DEFAULT_WORKER_THRESHOLD_BYTES, WorkerParser } from '../epp/workers/pool';
+import type { HashParams } from '../epp/workers/task';
+
+export interface EppDirectorOptions {
+  pool: string;
+  namespace: string;
+  paths: string[];
+  configFile?: string;
+}
+
+/** What the CLI needs from the core: a director, readiness (datastore synced), its metrics registry. */
+export interface DirectorHandle {
+  director: Director;
+  ready(): boolean;
+  registry?: Registry;
+  /** Prefix block parameters, so workers can hash alongside the parse. */
+  hashParams?: HashParams;
+  close?(): Promise<void> | void;
+}
+
+export interface StartEppOptions {
+  handle: DirectorHandle;
+  address?: string;
+  grpcPort: number;
+  healthPort?: number;
+  metricsPort?: number;
+  secure?: boolean;
+  certPath?: string;
+  maxBodyBytes?: number;
+  workerThreads?: number;
+  workerThresholdBytes?: number;
+}
+
+export interface RunningEpp extends RunningServer {
+  parser: WorkerParser;
+}
+
+/** Starts the EPP servers around a director (used by the CLI and by tests). */
+export async function startEpp(o: StartEppOptions): Promise<RunningEpp> {
+  const parser = new WorkerParser({
+    threads: o.workerThreads,
+    thresholdBytes: o.workerThresholdBytes,
+    hash: o.handle.hashParams,
+  });
+  await parser.warm();
+  const server = await serve({
+    newStream: (send) =>
+      new ExtProcStream({ director: o.handle.director, parser, maxBodyBytes: o.maxBodyBytes }, send),
+    address: o.address,
+    grpcPort: o.grpcPort,
+    healthPort: o.healthPort,
+    metricsPort: o.metricsPort,
+    secure: o.secure,
+    certPath: o.certPath,
+    ready: () => o.handle.ready(),
+    registry: o.handle.registry,
+  });
+  return {
+    ...server,
+    parser,
+    async close(graceMs?: number) {
+      await server.close(graceMs);
+      await parser.close();
+      await o.handle.close?.();
+    },
+  };
+}
+
+export async function runEpp(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        pool: { type: 'string' },
+        'pool-namespace': { type: 'string' },
+        kubernetes: { type: 'boolean', default: false },
+        'config-file': { type: 'string' },
+        'grpc-port': { type: 'string', default: '9002' },
+        'health-port': { type: 'string', default: '9003' },
+        'metrics-port': { type: 'string', default: '9090' },
+        'secure-serving': { type: 'boolean', default: false },
+        'cert-path': { type: 'string' },
+        address: { type: 'string', default: '0.0.0.0' },
+        'max-body-bytes': { type: 'string', default: String(DEFAULT_MAX_BODY_BYTES) },
+        'worker-threads': { type: 'string' },
+        'worker-threshold-bytes': { type: 'string', default: String(DEFAULT_WORKER_THRESHOLD_BYTES) },
+      },
+    });
+  } catch (err) {
+    console.error(`infergate epp: ${(err as Error).message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (!values.pool) return usage('--pool NAME is required');
+  if (values.kubernetes) return usage('--kubernetes is not supported yet; give resource paths');
+  if (positionals.length === 0)
+    return usage('give the resource paths (files or directories) to read the pool from');
+  const namespace = values['pool-namespace'] || process.env.NAMESPACE || 'default';
+  let handle: DirectorHandle;
+  try {
+    handle = await loadDirector({
+      pool: values.pool,
+      namespace,
+      paths: positionals,
+      configFile: values['config-file'],
+    });
+  } catch (err) {
+    console.error(`infergate epp: ${(err as Error).message}`);
+    return 1;
+  }
+  const epp = await startEpp({
+    handle,
+    address: values.address,
+    grpcPort: portOf(values['grpc-port']),
+    healthPort: portOf(values['health-port']),
+    metricsPort: portOf(values['metrics-port']),
+    secure: values['secure-serving'],
+    certPath: values['cert-path'],
+    maxBodyBytes: Number(values['max-body-bytes']),
+    workerThreads: values['worker-threads'] === undefined ? undefined : Number(values['worker-threads']),
+    workerThresholdBytes: Number(values['worker-threshold-bytes']),
+  });
+  console.error(
+    `infergate epp: pool ${namespace}/${values.pool}; ext_proc on ${values.address}:${epp.grpcPort}` +
+      `${values['secure-serving'] ? ' (TLS)' : ''}, health ${epp.healthPort}, metrics ${epp.metricsPort}`,
+  );
+  await untilSignal();
+  await epp.close(5000);
+  return 0;
+}
+
+function usage(message: string): number {
+  console.error(`infergate epp: ${message}\n\nUsage: infergate epp --pool NAME [--pool-namespace NS] <paths...> [--config-file epp.yaml]
+       [--grpc-port 9002] [--health-port 9003] [--metrics-port 9090] [--secure-serving] [--cert-path DIR]
+       [--address 0.0.0.0] [--max-body-bytes N] [--worker-threads N] [--worker-threshold-bytes N]`);
+  return 2;
+}
+
+/** The core's factory, `createDirector` in src/epp/director.ts, loaded at run time. */
+async function loadDirector(o: EppDirectorOptions): Promise<DirectorHandle> {
+  const file = path.join(__dirname, '..', 'epp', 'director');
+  let mod: { createDirector?: (o: EppDirectorOptions) => unknown };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(file) as typeof mod;
+  } catch (err) {
+    throw new Error(`the director (src/epp/director) is not available: ${(err as Error).message}`);
+  }
+  if (typeof mod.createDirector !== 'function') throw new Error('src/epp/director exports no createDirector');
+  const made = (await mod.createDirector(o)) as Partial<DirectorHandle> & Partial<Director>;
+  if (made.director) return made as DirectorHandle;
+  if (typeof made.decide === 'function') return { director: made as Director, ready: () => true };
+  throw new Error('createDirector returned neither a Director nor {director, ready}');
+}
+
+export function portOf(v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

@@ -1,0 +1,89 @@
+// The RequestParser that offloads large bodies to a piscina pool. Bodies under the threshold are parsed inline:
+// a worker round trip costs ~30 µs of latency and CPU, more than parsing a small body (measured: README.md).
+
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Piscina } from 'piscina';
+import { parseRequestBody } from '../extproc/parse';
+import type { ParseOutcome, RequestParser } from '../extproc/parser';
+import { blockHashes, initPrefixHashing } from '../prefix/hash';
+import { toParsed, type HashParams, type ParseTask, type ParseTaskResult } from './task';
+
+/** Bodies of at least this many bytes are parsed in a worker (measured by bench/epp-decision; see README). */
+export const DEFAULT_WORKER_THRESHOLD_BYTES = 64 * 1024;
+
+export interface WorkerParserOptions {
+  /** 0 = never use workers. Default: one fewer than the CPUs, at least 1. */
+  threads?: number;
+  thresholdBytes?: number;
+  /** Hash prefix blocks (seeded by the incoming model) alongside the parse. */
+  hash?: HashParams;
+}
+
+/** The worker entry beside this file: worker.ts under ts-node/ts-jest (with ts-node registered in the worker), worker.js from dist. */
+export function workerFile(): { filename: string; execArgv: string[] } {
+  const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
+  const filename = path.join(__dirname, `worker${ext}`);
+  return { filename, execArgv: ext === '.ts' ? ['--require', 'ts-node/register/transpile-only'] : [] };
+}
+
+export class WorkerParser implements RequestParser {
+  private readonly pool: Piscina<ParseTask, ParseTaskResult> | undefined;
+  private readonly threshold: number;
+
+  constructor(private readonly o: WorkerParserOptions = {}) {
+    this.threshold = o.thresholdBytes ?? DEFAULT_WORKER_THRESHOLD_BYTES;
+    const threads = o.threads ?? Math.max(1, os.availableParallelism() - 1);
+    if (threads > 0) {
+      const { filename, execArgv } = workerFile();
+      this.pool = new Piscina({
+        filename,
+        execArgv,
+        minThreads: threads,
+        maxThreads: threads,
+        idleTimeout: 60_000,
+      });
+    }
+    void initPrefixHashing();
+  }
+
+  async parse(p: string | undefined, body: Buffer): Promise<ParseOutcome> {
+    if (!this.pool || body.length < this.threshold) return this.inline(p, body);
+    // The worker gets its own copy: grpc-js message buffers may share their ArrayBuffer with other frames.
+    const copy = new Uint8Array(body.length);
+    copy.set(body);
+    const r = await this.pool.run(
+      { path: p, body: copy.buffer, hash: this.o.hash },
+      { transferList: [copy.buffer] },
+    );
+    if (!r.ok) return r;
+    return { ok: true, parsed: toParsed(r), prefixHashes: r.prefixHashes };
+  }
+
+  inline(p: string | undefined, body: Buffer): ParseOutcome {
+    const r = parseRequestBody(p, body);
+    if (!r.ok || !this.o.hash) return r;
+    const h = this.o.hash;
+    return {
+      ...r,
+      prefixHashes: blockHashes(r.parsed.model, r.parsed.prefixInput, h.blockChars, h.maxBlocks),
+    };
+  }
+
+  /** Warms every worker (spawn + module load) so the first requests do not pay for it. */
+  async warm(): Promise<void> {
+    if (!this.pool) return;
+    const tiny = Buffer.from('{"model":"warm","prompt":""}');
+    const n = this.pool.options.maxThreads;
+    await Promise.all(
+      Array.from({ length: n }, () => {
+        const c = new Uint8Array(tiny);
+        return this.pool!.run({ path: undefined, body: c.buffer }, { transferList: [c.buffer] });
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+}
