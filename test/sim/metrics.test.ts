@@ -45,9 +45,10 @@ describe('vLLM metrics', () => {
     });
     const results = await Promise.all(streams);
     expect(results.every((r) => r.done)).toBe(true);
-    // The waiting one only started once another had finished.
+    // The waiting one only started once a running one had generated all 8 tokens (7 gaps of 40 ms).
     const byStart = [...results].sort((a, b) => a.firstEventMs - b.firstEventMs);
-    expect(byStart[2].firstEventMs).toBeGreaterThanOrEqual(Math.min(byStart[0].endMs, byStart[1].endMs) - 5);
+    expect(byStart[1].firstEventMs).toBeLessThan(byStart[2].firstEventMs);
+    expect(byStart[2].firstEventMs).toBeGreaterThan(7 * 40 - 10);
     const after = await scrape(s);
     expect(after.value('vllm:num_requests_waiting', M)).toBe(0);
     expect(after.value('vllm:num_requests_running', M)).toBe(0);
