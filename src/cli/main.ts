@@ -3,6 +3,7 @@
 import { runCompile, runValidate } from './compile';
 import { runUp } from './up';
 import { runBench } from './bench';
+import { runSim } from './sim';
 
 const USAGE = `infergate — an inference gateway for Envoy
 
@@ -12,7 +13,9 @@ Usage:
   infergate validate <paths...>
   infergate up [paths...]            compile (default examples/quickstart) and run a real Envoy on it
   infergate bench <name>             run a benchmark (compile) and write bench/results/
-  infergate serve | epp | bbr | sim  (not in this release yet)
+  infergate sim [--port 8000] [--address 127.0.0.1] [--addresses a:p,b:p | --count N --base-address IP]
+                [--model NAME] [--lora a,b] [--max-num-seqs N] [--kv-blocks N] ...   a simulated vLLM server
+  infergate serve | epp | bbr        (not in this release yet)
 
 Exit status: 0 on success, 1 on invalid input (every problem is listed), 2 on usage errors.`;
 
@@ -21,6 +24,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   validate: runValidate,
   up: runUp,
   bench: runBench,
+  sim: runSim,
 };
 
 export async function run(argv: string[]): Promise<number> {
