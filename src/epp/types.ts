@@ -97,4 +97,17 @@ export interface Director {
   decide(input: RequestInput): Promise<Decision>;
   /** Completion hook: metrics, prefix-index update, in-flight accounting. Never throws. */
   complete(info: ResponseInfo): void;
+  /**
+   * Optional (added by the director's author): the hash parameters decide() would use for a request to `model`
+   * right now, so a worker can precompute `prefixHashes`; undefined when no prefix-cache plugin is configured.
+   */
+  prefixHashParams?(model: string, body?: Record<string, unknown>): PrefixHashParams | undefined;
+}
+
+/** The inputs of the prefix block-hash chain (src/epp/prefix/hash.ts `blockHashes`). Added by the director's author. */
+export interface PrefixHashParams {
+  /** The target model, with the request's cache_salt appended when it has one. */
+  model: string;
+  blockChars: number;
+  maxBlocks: number;
 }

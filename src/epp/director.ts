@@ -1,0 +1,246 @@
+// The decision for one request (reference EPP requestcontrol/director.go): model rewrite → objective and priority
+// → admission (shed sheddable requests while saturated) → candidates (subset hint, test header) → scheduler →
+// ordered endpoints; prefix-index learning after the decision; metrics and in-flight accounting on completion.
+
+import { performance } from 'node:perf_hooks';
+import { resolvePriority, shouldShed, SHED_MESSAGE } from './admission/admission';
+import { poolSaturation } from './admission/saturation';
+import { buildFromConfig, type BuiltConfig } from './config/build';
+import type { EndpointPickerConfig } from './config/types';
+import type { Datastore } from './datastore/datastore';
+import type { EppMetrics } from './observability/metrics';
+import { selectByHeader, TEST_SELECTION_HEADER } from './plugins/header-based-testing-filter';
+import { blockHashes } from './prefix/hash';
+import { hashParamsFor } from './prefix/prefix-cache';
+import type { RandomSource } from './scheduling/random';
+import type { PluginRegistry } from './scheduling/registry';
+import { Scheduler, SchedulingError } from './scheduling/scheduler';
+import type { SchedulingRequest, SchedulingResult } from './scheduling/types';
+import { chooseTargetModel } from './rewrite/rewrite';
+import type {
+  Decision,
+  Director,
+  EndpointState,
+  PrefixHashParams,
+  RequestInput,
+  ResponseInfo,
+} from './types';
+import { logger } from '../util/log';
+
+const log = logger('epp.director');
+
+export const NO_CANDIDATES = 'no endpoint candidates';
+export const NO_TARGET = 'failed to find target endpoint';
+
+export type Hasher = (
+  model: string,
+  input: Uint8Array,
+  blockChars: number,
+  maxBlocks: number,
+) => BigUint64Array;
+
+export interface DirectorOptions {
+  datastore: Datastore;
+  config: EndpointPickerConfig;
+  metrics: EppMetrics;
+  random?: RandomSource;
+  /** ms since epoch (metrics staleness). */
+  now?: () => number;
+  hasher?: Hasher;
+  registry?: PluginRegistry;
+}
+
+export interface EppDirector extends Director {
+  prefixHashParams(model: string, body?: Record<string, unknown>): PrefixHashParams | undefined;
+  readonly built: BuiltConfig;
+  /** Stops listening to the datastore. */
+  close(): void;
+}
+
+interface InFlight {
+  incoming: string;
+  target: string;
+  priority: number;
+}
+
+/** h0 covers the target model and the request's cache_salt, as the reference EPP hashes them. */
+export function prefixHashModel(targetModel: string, body?: Record<string, unknown>): string {
+  const salt = body?.cache_salt;
+  return typeof salt === 'string' && salt !== '' ? targetModel + salt : targetModel;
+}
+
+/** Candidates named by the subset hint: `ip:port` exactly, or every port of an `ip`. */
+export function subsetCandidates(all: readonly EndpointState[], subset: readonly string[]): EndpointState[] {
+  const keys = new Set<string>();
+  for (const s of subset) for (const part of s.split(',')) if (part.trim()) keys.add(part.trim());
+  return all.filter((e) => keys.has(e.endpoint.key) || keys.has(e.endpoint.address));
+}
+
+function toBigUint64(h: bigint[] | BigUint64Array): BigUint64Array {
+  return h instanceof BigUint64Array ? h : BigUint64Array.from(h);
+}
+
+export function createDirector(opts: DirectorOptions): EppDirector {
+  const { datastore, metrics } = opts;
+  const random = opts.random ?? Math.random;
+  const now = opts.now ?? Date.now;
+  const hasher = opts.hasher ?? blockHashes;
+  const built = buildFromConfig(
+    opts.config,
+    { random, now, onPrefixIndexSize: (n) => metrics.prefixIndexerSize.set(n) },
+    { registry: opts.registry, timers: metrics.pluginTimer },
+  );
+  const inflight = new Map<string, InFlight>();
+
+  const onChange = (endpoints: readonly EndpointState[]) => {
+    const active = new Set(endpoints.map((e) => e.endpoint.key));
+    for (const p of built.endpointsAware) p.endpointsChanged(active);
+  };
+  datastore.on('change', onChange);
+
+  const reject = (status: 429 | 503, message: string, incoming: string, target: string): Decision => {
+    metrics.requestError(incoming, target, status === 429 ? 'ResourceExhausted' : 'ServiceUnavailable');
+    return { kind: 'reject', status, message };
+  };
+
+  const runPreRequest = (req: SchedulingRequest, result: SchedulingResult) => {
+    for (const p of built.preRequest) {
+      try {
+        p.preRequest(req, result);
+      } catch (err) {
+        log.warn('preRequest failed', { plugin: p.name, err });
+      }
+    }
+  };
+
+  /** A request without a body: any endpoint at random, or 500 when the pool has none (reference EPP). */
+  function headersOnly(
+    input: RequestInput,
+    all: EndpointState[],
+    incoming: string,
+    target: string,
+    priority: number,
+  ): Decision {
+    const pool = input.subset === undefined ? all : subsetCandidates(all, input.subset);
+    if (pool.length === 0) {
+      metrics.requestError(incoming, target, 'Internal');
+      return { kind: 'reject', status: 500, message: NO_CANDIDATES };
+    }
+    const e = pool[Math.floor(random() * pool.length)];
+    return {
+      kind: 'route',
+      endpoints: [e.endpoint.key],
+      incomingModel: incoming,
+      targetModel: target,
+      priority,
+    };
+  }
+
+  function decideSync(input: RequestInput): Decision {
+    const { parsed, headers } = input;
+    const incoming = parsed.model;
+    const rw = chooseTargetModel(incoming, headers, datastore.rewrites(), datastore.models(), random);
+    const target = rw.targetModel;
+    if (rw.source === 'rewrite' && rw.by) metrics.rewrite(rw.by, incoming, target);
+    const { priority, objective } = resolvePriority(
+      headers,
+      incoming,
+      datastore.objectives(),
+      datastore.models(),
+    );
+
+    const all = datastore.endpoints();
+    if (input.headersOnly) return headersOnly(input, all, incoming, target, priority);
+    if (shouldShed(priority, () => poolSaturation(all, now(), built.saturation))) {
+      return reject(429, SHED_MESSAGE, incoming, target);
+    }
+    let candidates: EndpointState[] = input.subset === undefined ? all : subsetCandidates(all, input.subset);
+    if (candidates.length === 0) return reject(503, NO_CANDIDATES, incoming, target);
+    const testSelection = headers[TEST_SELECTION_HEADER];
+    if (testSelection) {
+      candidates = selectByHeader(testSelection, candidates);
+      if (candidates.length === 0) return reject(429, NO_TARGET, incoming, target);
+    }
+
+    const hashModel = prefixHashModel(target, parsed.body);
+    let cached: { blockChars: number; maxBlocks: number; hashes: BigUint64Array } | undefined;
+    const req: SchedulingRequest = {
+      requestId: input.requestId,
+      targetModel: target,
+      headers,
+      state: new Map(),
+      prefixHashes(blockChars, maxBlocks) {
+        if (cached && cached.blockChars === blockChars && cached.maxBlocks === maxBlocks)
+          return cached.hashes;
+        const given = input.prefixHashes;
+        // Hashes from a worker are trusted when seeded with the model the scheduler needs (see prefixHashParams).
+        const usable =
+          given !== undefined &&
+          (input.prefixHashesModel === undefined || input.prefixHashesModel === hashModel);
+        const hashes = usable
+          ? toBigUint64(given)
+          : hasher(hashModel, parsed.prefixInput, blockChars, maxBlocks);
+        cached = { blockChars, maxBlocks, hashes };
+        return hashes;
+      },
+    };
+
+    const t = performance.now();
+    let result: SchedulingResult;
+    try {
+      result = built.scheduler.schedule(req, candidates);
+    } catch (err) {
+      if (!(err instanceof SchedulingError)) log.error('scheduler failed', { err });
+      return reject(429, NO_TARGET, incoming, target);
+    } finally {
+      metrics.schedulerE2e.observe((performance.now() - t) / 1000);
+    }
+    const targets = Scheduler.primaryTargets(result);
+    if (targets.length === 0) return reject(429, NO_TARGET, incoming, target);
+    // Learning where the request went is off the decision's path, as in the reference EPP.
+    if (built.preRequest.length > 0) setImmediate(runPreRequest, req, result);
+
+    inflight.set(input.requestId, { incoming, target, priority });
+    metrics.running(incoming, 1);
+    const decision: Decision = {
+      kind: 'route',
+      endpoints: targets.map((e) => e.endpoint.key),
+      incomingModel: incoming,
+      targetModel: target,
+      priority,
+    };
+    if (objective) decision.objective = objective;
+    if (target !== incoming) decision.body = Buffer.from(JSON.stringify({ ...parsed.body, model: target }));
+    return decision;
+  }
+
+  return {
+    built,
+    decide: (input) => Promise.resolve(decideSync(input)),
+    complete(info: ResponseInfo): void {
+      try {
+        const f = inflight.get(info.requestId);
+        if (!f) return;
+        inflight.delete(info.requestId);
+        metrics.running(f.incoming, -1);
+        metrics.request(f.incoming, f.target, f.priority);
+        if (info.status >= 400) metrics.requestError(f.incoming, f.target, String(info.status));
+        else {
+          metrics.observe('duration', f.incoming, f.target, info.durationSeconds);
+          if (info.promptTokens !== undefined)
+            metrics.observe('input', f.incoming, f.target, info.promptTokens);
+          if (info.completionTokens !== undefined)
+            metrics.observe('output', f.incoming, f.target, info.completionTokens);
+        }
+      } catch (err) {
+        log.warn('complete failed', { err });
+      }
+    },
+    prefixHashParams(model, body) {
+      if (!built.prefixCache) return undefined;
+      const p = hashParamsFor(built.prefixCache.params, datastore.endpoints());
+      return { model: prefixHashModel(model, body), ...p };
+    },
+    close: () => datastore.off('change', onChange),
+  };
+}

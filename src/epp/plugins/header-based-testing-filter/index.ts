@@ -1,0 +1,51 @@
+// header-based-testing-filter: keeps only the endpoints named in the test-epp-endpoint-selection header.
+
+import type { PluginRegistration } from '../../scheduling/registry';
+import type { Filter } from '../../scheduling/types';
+import type { EndpointState } from '../../types';
+
+export const TEST_SELECTION_HEADER = 'test-epp-endpoint-selection';
+
+/**
+ * Endpoints matching the comma-separated `ip` or `ip:port` entries, in header order. An ip entry matches every
+ * port of that address. A missing or empty header selects nothing, as in the reference conformance filter.
+ */
+export function selectByHeader(
+  value: string | undefined,
+  endpoints: readonly EndpointState[],
+): EndpointState[] {
+  if (!value) return [];
+  const out: EndpointState[] = [];
+  const taken = new Set<EndpointState>();
+  for (const raw of value.split(',')) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    for (const e of endpoints) {
+      if (taken.has(e)) continue;
+      if (
+        e.endpoint.key === entry ||
+        e.endpoint.address === entry ||
+        e.endpoint.address === stripBrackets(entry)
+      ) {
+        taken.add(e);
+        out.push(e);
+      }
+    }
+  }
+  return out;
+}
+
+const stripBrackets = (s: string) => (s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s);
+
+export const headerBasedTestingFilter: PluginRegistration = {
+  type: 'header-based-testing-filter',
+  description: `Test filter: keeps the endpoints listed (ip or ip:port, comma-separated) in ${TEST_SELECTION_HEADER}.`,
+  factory: (name, params): Filter => {
+    params.finish();
+    return {
+      type: 'header-based-testing-filter',
+      name,
+      filter: (req, endpoints) => selectByHeader(req.headers[TEST_SELECTION_HEADER], endpoints),
+    };
+  },
+};

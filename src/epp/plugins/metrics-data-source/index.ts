@@ -1,0 +1,22 @@
+// metrics-data-source: where the scraper reads each endpoint's metrics (scheme, path, TLS verification).
+
+import type { PluginRegistration } from '../../scheduling/registry';
+import type { Plugin } from '../../scheduling/types';
+
+export interface MetricsDataSource extends Plugin {
+  readonly scheme: 'http' | 'https';
+  readonly path: string;
+  readonly insecureSkipVerify: boolean;
+}
+
+export const metricsDataSource: PluginRegistration = {
+  type: 'metrics-data-source',
+  description: 'Scrapes scheme://podIP:port/path from every endpoint (defaults http, /metrics).',
+  factory: (name, p): MetricsDataSource => {
+    const scheme = p.string('scheme', 'http', ['http', 'https']) as 'http' | 'https';
+    const path = p.string('path', '/metrics');
+    const insecureSkipVerify = p.boolean('insecureSkipVerify', true);
+    p.finish();
+    return { type: 'metrics-data-source', name, scheme, path, insecureSkipVerify };
+  },
+};

@@ -1,0 +1,106 @@
+// The approximate prefix cache as one unit: parameters (with auto-tune from cache_config_info), the hash
+// parameters for a request, scoring by greedy match, and learning where a request went.
+
+import type { Params } from '../config/params';
+import type { EndpointState } from '../types';
+import { CHARS_PER_TOKEN } from './hash';
+import { PrefixIndexer, hashKeys } from './indexer';
+
+export interface PrefixCacheParams {
+  autoTune: boolean;
+  blockSizeTokens: number;
+  maxPrefixBlocksToMatch: number;
+  /** > 0 overrides maxPrefixBlocksToMatch: maxBlocks = tokens / blockSizeTokens. */
+  maxPrefixTokensToMatch: number;
+  lruCapacityPerServer: number;
+}
+
+export const DEFAULT_PREFIX_PARAMS: PrefixCacheParams = {
+  autoTune: true,
+  blockSizeTokens: 16,
+  maxPrefixBlocksToMatch: 256,
+  maxPrefixTokensToMatch: 0,
+  lruCapacityPerServer: 31250,
+};
+
+export function readPrefixParams(p: Params): PrefixCacheParams {
+  if (p.value('blockSize') !== undefined) {
+    p.error('blockSize', 'is no longer supported (it was in characters); use blockSizeTokens');
+  }
+  const d = DEFAULT_PREFIX_PARAMS;
+  return {
+    autoTune: p.boolean('autoTune', d.autoTune),
+    blockSizeTokens: p.number('blockSizeTokens', d.blockSizeTokens, { min: 1, integer: true }),
+    maxPrefixBlocksToMatch: p.number('maxPrefixBlocksToMatch', d.maxPrefixBlocksToMatch, {
+      min: 1,
+      integer: true,
+    }),
+    maxPrefixTokensToMatch: p.number('maxPrefixTokensToMatch', d.maxPrefixTokensToMatch, {
+      min: 0,
+      integer: true,
+    }),
+    lruCapacityPerServer: p.number('lruCapacityPerServer', d.lruCapacityPerServer, { min: 1, integer: true }),
+  };
+}
+
+export interface HashParams {
+  blockChars: number;
+  maxBlocks: number;
+}
+
+/** Block size in tokens from the first candidate's cache_config_info when auto-tuning, else the configured one. */
+export function hashParamsFor(params: PrefixCacheParams, candidates: readonly EndpointState[]): HashParams {
+  const tuned = params.autoTune ? candidates[0]?.metrics?.cacheBlockSize : undefined;
+  const blockTokens = tuned && tuned > 0 ? tuned : params.blockSizeTokens;
+  const maxBlocks =
+    params.maxPrefixTokensToMatch > 0
+      ? Math.max(1, Math.floor(params.maxPrefixTokensToMatch / blockTokens))
+      : params.maxPrefixBlocksToMatch;
+  return { blockChars: blockTokens * CHARS_PER_TOKEN, maxBlocks };
+}
+
+/** Per-endpoint LRU capacity: its num_gpu_blocks when auto-tuning and known, else lruCapacityPerServer. */
+export function lruCapacityFor(params: PrefixCacheParams, e: EndpointState | undefined): number {
+  const n = params.autoTune ? e?.metrics?.cacheNumBlocks : undefined;
+  return n && n > 0 ? n : params.lruCapacityPerServer;
+}
+
+const STATE_KEY = 'approx-prefix-cache';
+
+export class PrefixCache {
+  readonly indexer = new PrefixIndexer();
+
+  constructor(
+    readonly params: PrefixCacheParams,
+    private readonly onSize?: (size: number) => void,
+  ) {}
+
+  /** Scores matchedBlocks/totalBlocks per candidate and remembers the request's keys for `learn`. */
+  score(
+    req: { prefixHashes(c: number, m: number): BigUint64Array; state: Map<string, unknown> },
+    endpoints: readonly EndpointState[],
+    out: Float64Array,
+  ): void {
+    const { blockChars, maxBlocks } = hashParamsFor(this.params, endpoints);
+    const keys = hashKeys(req.prefixHashes(blockChars, maxBlocks));
+    req.state.set(STATE_KEY, keys);
+    if (keys.length === 0) return;
+    const counts = this.indexer.match(keys);
+    if (counts.size === 0) return;
+    for (let i = 0; i < endpoints.length; i++)
+      out[i] = (counts.get(endpoints[i].endpoint.key) ?? 0) / keys.length;
+  }
+
+  /** Records that the request's blocks now live on `primary`. */
+  learn(state: Map<string, unknown>, primary: EndpointState | undefined): void {
+    const keys = state.get(STATE_KEY) as Float64Array | undefined;
+    if (!keys || keys.length === 0 || !primary) return;
+    this.indexer.add(keys, primary.endpoint.key, lruCapacityFor(this.params, primary));
+    this.onSize?.(this.indexer.size);
+  }
+
+  retain(active: ReadonlySet<string>): void {
+    this.indexer.retain(active);
+    this.onSize?.(this.indexer.size);
+  }
+}
