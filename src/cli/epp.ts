@@ -1,7 +1,6 @@
 // `infergate epp`: the Endpoint Picker for one InferencePool. Wires the director (src/epp/director.ts) to the
 // ext_proc handler, the worker parser and the servers; stops gracefully on SIGINT/SIGTERM.
 
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Registry } from 'prom-client';
 import { ExtProcStream, DEFAULT_MAX_BODY_BYTES } from '../epp/extproc/stream';
@@ -9,6 +8,15 @@ import { serve, type RunningServer } from '../epp/server/server';
 import type { Director } from '../epp/types';
 import { DEFAULT_WORKER_THRESHOLD_BYTES, WorkerParser } from '../epp/workers/pool';
 import type { HashParams } from '../epp/workers/task';
+import { loadEndpointPickerConfig } from '../epp/config/loader';
+import { Datastore } from '../epp/datastore/datastore';
+import { FilePoolSource } from '../epp/datastore/source';
+import { createDirector } from '../epp/director';
+import { EppMetrics } from '../epp/observability/metrics';
+import { MetricsScraper } from '../epp/scrape/scraper';
+import { logger } from '../util/log';
+
+const log = logger('epp.cli');
 
 export interface EppDirectorOptions {
   pool: string;
@@ -22,8 +30,6 @@ export interface DirectorHandle {
   director: Director;
   ready(): boolean;
   registry?: Registry;
-  /** Prefix block parameters, so workers can hash alongside the parse. */
-  hashParams?: HashParams;
   close?(): Promise<void> | void;
 }
 
@@ -49,7 +55,10 @@ export async function startEpp(o: StartEppOptions): Promise<RunningEpp> {
   const parser = new WorkerParser({
     threads: o.workerThreads,
     thresholdBytes: o.workerThresholdBytes,
-    hash: o.handle.hashParams,
+    hash: (): HashParams | undefined => {
+      const p = o.handle.director.prefixHashParams?.('');
+      return p && { blockChars: p.blockChars, maxBlocks: p.maxBlocks };
+    },
   });
   await parser.warm();
   const server = await serve({
@@ -109,14 +118,15 @@ export async function runEpp(args: string[]): Promise<number> {
   const namespace = values['pool-namespace'] || process.env.NAMESPACE || 'default';
   let handle: DirectorHandle;
   try {
-    handle = await loadDirector({
+    handle = await buildCore({
       pool: values.pool,
       namespace,
       paths: positionals,
       configFile: values['config-file'],
     });
   } catch (err) {
-    console.error(`infergate epp: ${(err as Error).message}`);
+    const e = err as Error & { problems?: string[] };
+    console.error(`infergate epp: ${e.problems ? e.problems.join('\n') : e.message}`);
     return 1;
   }
   const epp = await startEpp({
@@ -147,21 +157,27 @@ function usage(message: string): number {
   return 2;
 }
 
-/** The core's factory, `createDirector` in src/epp/director.ts, loaded at run time. */
-async function loadDirector(o: EppDirectorOptions): Promise<DirectorHandle> {
-  const file = path.join(__dirname, '..', 'epp', 'director');
-  let mod: { createDirector?: (o: EppDirectorOptions) => unknown };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(file) as typeof mod;
-  } catch (err) {
-    throw new Error(`the director (src/epp/director) is not available: ${(err as Error).message}`);
-  }
-  if (typeof mod.createDirector !== 'function') throw new Error('src/epp/director exports no createDirector');
-  const made = (await mod.createDirector(o)) as Partial<DirectorHandle> & Partial<Director>;
-  if (made.director) return made as DirectorHandle;
-  if (typeof made.decide === 'function') return { director: made as Director, ready: () => true };
-  throw new Error('createDirector returned neither a Director nor {director, ready}');
+/** The decision core for one pool: datastore from resource files, scraper, config, metrics and director. */
+export async function buildCore(o: EppDirectorOptions): Promise<DirectorHandle> {
+  const config = loadEndpointPickerConfig(o.configFile);
+  const datastore = new Datastore({ name: o.pool, namespace: o.namespace });
+  await datastore.attach(new FilePoolSource(o.paths));
+  if (!datastore.synced)
+    log.warn('InferencePool not found yet; not ready', { pool: `${o.namespace}/${o.pool}` });
+  const metrics = new EppMetrics({ poolName: () => o.pool, endpoints: () => datastore.endpoints() });
+  const scraper = new MetricsScraper(datastore);
+  scraper.start();
+  const director = createDirector({ datastore, config, metrics });
+  return {
+    director,
+    ready: () => datastore.synced,
+    registry: metrics.registry,
+    close() {
+      scraper.stop();
+      director.close();
+      datastore.close();
+    },
+  };
 }
 
 export function portOf(v: string | undefined): number {

@@ -2,12 +2,13 @@
 // worker under jest), hashes computed in the worker match inline ones.
 
 import { WorkerParser, workerFile } from '../../src/epp/workers/pool';
+import { blockHashes } from '../../src/epp/prefix/hash';
 
 describe('WorkerParser', () => {
   const parser = new WorkerParser({
     threads: 1,
     thresholdBytes: 1024,
-    hash: { blockChars: 64, maxBlocks: 256 },
+    hash: () => ({ blockChars: 64, maxBlocks: 256 }),
   });
   afterAll(() => parser.close());
 
@@ -21,6 +22,7 @@ describe('WorkerParser', () => {
     const body = Buffer.from(JSON.stringify({ model: 'm', prompt: 'abc '.repeat(20000), stream: true }));
     const viaWorker = await parser.parse('/v1/completions', body);
     const inline = parser.inline('/v1/completions', body);
+    const expected = blockHashes('m', Buffer.from('abc '.repeat(20000)), 64, 256);
     expect(viaWorker.ok && inline.ok).toBe(true);
     if (!viaWorker.ok || !inline.ok) return;
     expect(viaWorker.parsed.model).toBe('m');
@@ -29,7 +31,8 @@ describe('WorkerParser', () => {
       true,
     );
     expect(viaWorker.prefixHashes).toHaveLength(256);
-    expect(Array.from(viaWorker.prefixHashes!)).toEqual(Array.from(inline.prefixHashes!));
+    expect(Array.from(viaWorker.prefixHashes!)).toEqual(Array.from(expected));
+    expect(viaWorker.prefixHashesModel).toBe('m');
     // The caller's bytes are untouched (the worker got a copy).
     expect(body.length).toBeGreaterThan(80000);
   });

@@ -8,8 +8,10 @@ export type ParseOutcome =
   | {
       ok: true;
       parsed: ParsedRequest;
-      /** Prefix block hashes of parsed.prefixInput, seeded by parsed.model, when computed off-thread. */
+      /** Prefix block hashes of parsed.prefixInput, when computed off-thread. */
       prefixHashes?: BigUint64Array;
+      /** The model (+ cache_salt) prefixHashes were seeded with. */
+      prefixHashesModel?: string;
     }
   | { ok: false; message: string };
 

@@ -160,7 +160,7 @@ export class ExtProcStream {
     const input = this.input(outcome.parsed);
     if (outcome.prefixHashes) {
       input.prefixHashes = outcome.prefixHashes;
-      input.prefixHashesModel = outcome.parsed.model;
+      input.prefixHashesModel = outcome.prefixHashesModel ?? outcome.parsed.model;
     }
     return this.route(await this.decide(input), body, endOfStream);
   }

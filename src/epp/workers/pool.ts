@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { parseRequestBody } from '../extproc/parse';
 import type { ParseOutcome, RequestParser } from '../extproc/parser';
-import { blockHashes, initPrefixHashing } from '../prefix/hash';
+import { initPrefixHashing } from '../prefix/hash';
 import { toParsed, type HashParams, type ParseTask, type ParseTaskResult } from './task';
 
 /** Bodies of at least this many bytes are parsed in a worker (measured by bench/epp-decision; see README). */
@@ -16,8 +16,8 @@ export interface WorkerParserOptions {
   /** 0 = never use workers. Default: one fewer than the CPUs, at least 1. */
   threads?: number;
   thresholdBytes?: number;
-  /** Hash prefix blocks (seeded by the incoming model) alongside the parse. */
-  hash?: HashParams;
+  /** Block parameters the director would hash with now (undefined: do not hash); asked per request. */
+  hash?: () => HashParams | undefined;
 }
 
 /** The worker entry beside this file: worker.ts under ts-node/ts-jest (with ts-node registered in the worker), worker.js from dist. */
@@ -52,22 +52,20 @@ export class WorkerParser implements RequestParser {
     // The worker gets its own copy: grpc-js message buffers may share their ArrayBuffer with other frames.
     const copy = new Uint8Array(body.length);
     copy.set(body);
-    const r = await this.pool.run(
-      { path: p, body: copy.buffer, hash: this.o.hash },
-      { transferList: [copy.buffer] },
-    );
+    const task = { path: p, body: copy.buffer, hash: this.o.hash?.() };
+    const r = await this.pool.run(task, { transferList: [copy.buffer] });
     if (!r.ok) return r;
-    return { ok: true, parsed: toParsed(r), prefixHashes: r.prefixHashes };
+    return {
+      ok: true,
+      parsed: toParsed(r),
+      prefixHashes: r.prefixHashes,
+      prefixHashesModel: r.prefixHashesModel,
+    };
   }
 
   inline(p: string | undefined, body: Buffer): ParseOutcome {
-    const r = parseRequestBody(p, body);
-    if (!r.ok || !this.o.hash) return r;
-    const h = this.o.hash;
-    return {
-      ...r,
-      prefixHashes: blockHashes(r.parsed.model, r.parsed.prefixInput, h.blockChars, h.maxBlocks),
-    };
+    // Inline, the director hashes on demand (only when a prefix scorer asks), so nothing is precomputed here.
+    return parseRequestBody(p, body);
   }
 
   /** Warms every worker (spawn + module load) so the first requests do not pay for it. */

@@ -27,15 +27,24 @@ export type ParseTaskResult =
       body: Record<string, unknown>;
       prefixInput: Uint8Array;
       prefixHashes?: BigUint64Array;
+      /** The seed of prefixHashes: the incoming model + cache_salt. */
+      prefixHashesModel?: string;
     }
   | { ok: false; message: string };
+
+/** The hash seed for a model, as the director computes it (target model + the request's cache_salt). */
+export function hashSeed(model: string, body: Record<string, unknown>): string {
+  const salt = body.cache_salt;
+  return typeof salt === 'string' && salt !== '' ? model + salt : model;
+}
 
 export function runParseTask(task: ParseTask): ParseTaskResult {
   const r = parseRequestBody(task.path, new Uint8Array(task.body));
   if (!r.ok) return r;
   const p = r.parsed;
+  const seed = hashSeed(p.model, p.body);
   const prefixHashes = task.hash
-    ? blockHashes(p.model, p.prefixInput, task.hash.blockChars, task.hash.maxBlocks)
+    ? blockHashes(seed, p.prefixInput, task.hash.blockChars, task.hash.maxBlocks)
     : undefined;
   return {
     ok: true,
@@ -45,6 +54,7 @@ export function runParseTask(task: ParseTask): ParseTaskResult {
     body: p.body,
     prefixInput: p.prefixInput,
     prefixHashes,
+    prefixHashesModel: prefixHashes ? seed : undefined,
   };
 }
 
