@@ -4,6 +4,9 @@ import { runCompile, runValidate } from './compile';
 import { runUp } from './up';
 import { runBench } from './bench';
 import { runSim } from './sim';
+import { runServe } from './serve';
+import { runEpp } from './epp';
+import { runBbr } from './bbr';
 
 const USAGE = `infergate — an inference gateway for Envoy
 
@@ -15,7 +18,10 @@ Usage:
   infergate bench <name>             run a benchmark (compile) and write bench/results/
   infergate sim [--port 8000] [--address 127.0.0.1] [--addresses a:p,b:p | --count N --base-address IP]
                 [--model NAME] [--lora a,b] [--max-num-seqs N] [--kv-blocks N] ...   a simulated vLLM server
-  infergate serve | epp | bbr        (not in this release yet)
+  infergate serve <paths...> [--xds-port 18000] [--admin-port 9091]        the xDS control plane
+  infergate epp --pool NAME [--pool-namespace NS] <paths...> [--config-file epp.yaml] [--grpc-port 9002]
+                [--health-port 9003] [--metrics-port 9090] [--secure-serving]     the Endpoint Picker
+  infergate bbr [--grpc-port 9004] [--health-port 9005]                     the body-based router
 
 Exit status: 0 on success, 1 on invalid input (every problem is listed), 2 on usage errors.`;
 
@@ -25,6 +31,9 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   up: runUp,
   bench: runBench,
   sim: runSim,
+  serve: runServe,
+  epp: runEpp,
+  bbr: runBbr,
 };
 
 export async function run(argv: string[]): Promise<number> {
