@@ -12,6 +12,7 @@ import { parseEndpointPickerConfig, DEFAULT_CONFIG_YAML } from '../../src/epp/co
 import { Datastore } from '../../src/epp/datastore/datastore';
 import { createDirector } from '../../src/epp/director';
 import { parseRequestBody } from '../../src/epp/extproc/parse';
+import type { ParseOutcome } from '../../src/epp/extproc/parser';
 import { EppMetrics } from '../../src/epp/observability/metrics';
 import { WorkerParser } from '../../src/epp/workers/pool';
 
@@ -114,7 +115,7 @@ export async function main(args: string[]): Promise<number> {
       for (const mode of ['inline', 'workers'] as const) {
         const r = await timeIt(iters, async (i) => {
           const b = bodies[i % 32];
-          const out =
+          const out: ParseOutcome =
             mode === 'inline'
               ? parseRequestBody('/v1/completions', b)
               : await hashing.parse('/v1/completions', b);
@@ -124,8 +125,8 @@ export async function main(args: string[]): Promise<number> {
             headers: {},
             path: '/v1/completions',
             parsed: out.parsed,
-            prefixHashes: 'prefixHashes' in out ? out.prefixHashes : undefined,
-            prefixHashesModel: 'prefixHashesModel' in out ? out.prefixHashesModel : undefined,
+            prefixHashes: out.prefixHashes,
+            prefixHashesModel: out.prefixHashesModel,
           });
           if (d.kind === 'route')
             director.complete({ requestId: String(i), status: 200, durationSeconds: 0, streaming: false });
