@@ -20,6 +20,20 @@ export interface GatewayIR {
   clusters: ServiceClusterIR[];
   /** InferencePools referenced by this Gateway's routes, sorted by key. */
   pools: PoolIR[];
+  /** Present when routes match on the model headers the body-based router sets. */
+  bodyBasedRouter?: BodyBasedRouterIR;
+}
+
+/** The body-based router (BBR): an ext_proc ahead of route matching that copies the body's model into headers. */
+export interface BodyBasedRouterIR {
+  /** "bbr/<ns>/<gateway>" */
+  clusterName: string;
+  /** "<service>.<ns>.svc:<port>" */
+  authority: string;
+  service: string;
+  port: number;
+  tls: boolean;
+  endpoints: EndpointIR[];
 }
 
 export interface PortIR {

@@ -6,6 +6,7 @@ import { GATEWAY_GROUP } from '../../api/types';
 import type { IR, ParentStatus, ResourceStatus } from '../ir';
 import { CONTROLLER_NAME } from '../ir';
 import { GatewayBuilder } from './assemble';
+import { needsBodyBasedRouter, resolveBodyBasedRouter } from './bbr';
 import { attachRoute } from './attachment';
 import type { Context } from './context';
 import { compareStrings, namespaceOf, newContext, sortedByName } from './context';
@@ -104,7 +105,15 @@ export function buildIR(resources: ResourceSet, options: BuildIROptions = {}): B
     gateways: [...builders.entries()]
       .filter(([, b]) => b.hasListeners)
       .sort(([a], [b]) => compareStrings(a, b))
-      .map(([, b]) => b.build()),
+      .map(([key, b]) => {
+        const gw = b.build();
+        const state = gateways.get(key);
+        if (state && state !== 'foreign' && needsBodyBasedRouter(gw)) {
+          const bbr = resolveBodyBasedRouter(ctx, state.gateway);
+          if (bbr) gw.bodyBasedRouter = bbr;
+        }
+        return gw;
+      }),
   };
   return { ir, statuses: sortStatuses(statuses), problems: ctx.problems };
 }

@@ -121,8 +121,14 @@ export function poolCluster(p: PoolIR, mode: Mode): Cluster {
   });
 }
 
-/** The Endpoint Picker: gRPC (HTTP/2), least-request, actively health-checked with the gRPC health protocol. */
-export function eppCluster(e: EndpointPickerIR, mode: Mode): Cluster {
+/**
+ * An ext_proc server (the Endpoint Picker or the body-based router): gRPC over HTTP/2, least-request, actively
+ * health-checked with the gRPC health protocol.
+ */
+export function extProcCluster(
+  e: Pick<EndpointPickerIR, 'clusterName' | 'endpoints' | 'tls'>,
+  mode: Mode,
+): Cluster {
   return make(T.Cluster, {
     name: e.clusterName,
     connectTimeout: seconds(10),

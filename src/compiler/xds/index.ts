@@ -6,7 +6,7 @@ import type { Listener } from '../../../generated/envoy/config/listener/v3/liste
 import type { RouteConfiguration } from '../../../generated/envoy/config/route/v3/route';
 import type { GatewayIR, IR } from '../ir';
 import { validateMessage } from '../validate/pgv';
-import { eppCluster, loadAssignment, poolCluster, serviceCluster } from './cluster';
+import { extProcCluster, loadAssignment, poolCluster, serviceCluster } from './cluster';
 import type { Mode } from './common';
 import { listener } from './listener';
 import { routeConfiguration } from './route';
@@ -63,9 +63,14 @@ export function translateGateway(gw: GatewayIR, options: TranslateOptions): XdsR
     clusters.push(poolCluster(p, mode));
     endpoints.push(loadAssignment(p.clusterName, p.endpoints));
     if (p.endpointPicker) {
-      clusters.push(eppCluster(p.endpointPicker, mode));
+      clusters.push(extProcCluster(p.endpointPicker, mode));
       endpoints.push(loadAssignment(p.endpointPicker.clusterName, p.endpointPicker.endpoints));
     }
+  }
+  const bbr = gw.bodyBasedRouter;
+  if (bbr) {
+    clusters.push(extProcCluster(bbr, mode));
+    endpoints.push(loadAssignment(bbr.clusterName, bbr.endpoints));
   }
   const byName = <R extends { name: string }>(a: R, b: R) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   clusters.sort(byName);

@@ -13,11 +13,13 @@ import {
   ProcessingMode_BodySendMode,
   ProcessingMode_HeaderSendMode,
 } from '../../../generated/envoy/extensions/filters/http/ext_proc/v3/processing_mode';
-import type { GatewayIR, PoolIR, PortIR, TLSChainIR } from '../ir';
+import type { BodyBasedRouterIR, GatewayIR, PoolIR, PortIR, TLSChainIR } from '../ir';
 import { adsSource, seconds, socketAddress, type Mode } from './common';
 import { DESTINATION_KEY, DESTINATION_METADATA_NAMESPACE } from './cluster';
 import { routeConfiguration } from './route';
 import { make, pack, T, type DeepPartial } from './types';
+
+export const BBR_FILTER_NAME = 'envoy.filters.http.ext_proc/body-based-router';
 
 /** The GIE protocol's data-plane → EPP subset hint namespace. */
 export const SUBSET_HINT_NAMESPACE = 'envoy.lb.subset_hint';
@@ -94,6 +96,7 @@ function httpConnectionManager(
   const filters: DeepPartial<HttpFilter>[] = [];
   const pickers = gw.pools.filter((p) => p.endpointPicker);
   if (gw.pools.length) filters.push(stripDestinationHeaders());
+  if (gw.bodyBasedRouter) filters.push(bodyBasedRouterFilter(gw.bodyBasedRouter));
   for (const p of pickers) filters.push(extProcFilter(p));
   filters.push({
     name: 'envoy.filters.http.router',
@@ -129,6 +132,36 @@ function stripDestinationHeaders(): DeepPartial<HttpFilter> {
             },
           ],
         },
+      }),
+    },
+  };
+}
+
+/** The BBR copies the body's model into X-Gateway-Model-Name (and its base model) and clears the route cache. */
+function bodyBasedRouterFilter(bbr: BodyBasedRouterIR): DeepPartial<HttpFilter> {
+  return {
+    name: BBR_FILTER_NAME,
+    configType: {
+      $case: 'typedConfig',
+      value: pack(T.ExternalProcessor, {
+        grpcService: {
+          targetSpecifier: {
+            $case: 'envoyGrpc',
+            value: { clusterName: bbr.clusterName, authority: bbr.authority },
+          },
+          timeout: seconds(10),
+        },
+        // A request whose model cannot be read must not silently match the wrong route.
+        failureModeAllow: false,
+        processingMode: {
+          requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
+          responseHeaderMode: ProcessingMode_HeaderSendMode.SKIP,
+          requestBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
+          responseBodyMode: ProcessingMode_BodySendMode.NONE,
+          requestTrailerMode: ProcessingMode_HeaderSendMode.SEND,
+          responseTrailerMode: ProcessingMode_HeaderSendMode.SKIP,
+        },
+        messageTimeout: seconds(1000),
       }),
     },
   };
