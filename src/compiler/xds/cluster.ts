@@ -157,7 +157,11 @@ export function extProcCluster(
         noTrafficInterval: seconds(1),
         unhealthyThreshold: 2,
         healthyThreshold: 1,
-        healthChecker: { $case: 'grpcHealthCheck', value: { serviceName: EXT_PROC_HEALTH_SERVICE } },
+        // Envoy would send the cluster name as :authority, and "/" in it is not a valid HTTP/2 authority.
+        healthChecker: {
+          $case: 'grpcHealthCheck',
+          value: { serviceName: EXT_PROC_HEALTH_SERVICE, authority: e.authority },
+        },
         ...(e.tls ? { tlsOptions: { alpnProtocols: ['h2'] } } : {}),
       },
     ],

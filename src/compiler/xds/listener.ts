@@ -188,6 +188,9 @@ function extProcFilter(p: PoolIR): DeepPartial<HttpFilter> {
           timeout: seconds(10),
         },
         failureModeAllow: epp.failOpen,
+        // The endpoint that actually served the request (after retries), for the EPP's completion hooks: Envoy
+        // has no filter that writes envoy.lb/x-gateway-destination-endpoint-served, but it reports this attribute.
+        responseAttributes: ['upstream.address'],
         processingMode: {
           requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
           responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
