@@ -126,7 +126,7 @@ export function poolCluster(p: PoolIR, mode: Mode): Cluster {
  * health-checked with the gRPC health protocol.
  */
 export function extProcCluster(
-  e: Pick<EndpointPickerIR, 'clusterName' | 'endpoints' | 'tls'>,
+  e: Pick<EndpointPickerIR, 'clusterName' | 'authority' | 'endpoints' | 'tls'>,
   mode: Mode,
 ): Cluster {
   return make(T.Cluster, {
