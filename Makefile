@@ -14,6 +14,7 @@ build: setup
 	@$(NPX) tsc -p tsconfig.build.json
 
 test: build
+	@$(NPX) tsc -p tsconfig.json --noEmit
 	@$(NPX) jest --ci
 
 e2e: build
