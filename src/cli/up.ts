@@ -1,49 +1,75 @@
-// `infergate up`: the local stack on the embedded default (examples/quickstart). Until the EPP, simulator and
-// xDS server land, it compiles the resources to a static bootstrap and runs a real Envoy on it.
+// `infergate up [paths...]`: the whole local stack on the embedded default (examples/quickstart) — simulators,
+// Endpoint Picker, body-based router when routes need it, the xDS control plane and a real Envoy over ADS — with
+// a short progress display, ready-to-paste requests, and Ctrl-C/SIGTERM stopping every child.
 
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { staticBootstrap } from '../compiler';
-import { renderBootstrap } from '../compiler/output';
-import { findEnvoy, projectRoot } from '../util/envoy';
-import { loadAndCompile } from './compile';
+import { parseArgs } from 'node:util';
+import { projectRoot } from '../util/envoy';
+import { Stack } from './stack';
+import { UsageError } from './main';
 
 export const QUICKSTART = path.join(projectRoot(), 'examples', 'quickstart');
+const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 
 export async function runUp(args: string[]): Promise<number> {
-  const paths = args.length ? args : [QUICKSTART];
-  const { result, ok } = loadAndCompile(paths, 'static');
-  if (!ok) return 1;
-  if (!result.gateways.length) {
-    console.error('no Gateway to run');
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        gateway: { type: 'string' },
+        'xds-port': { type: 'string', default: '18000' },
+        'admin-port': { type: 'string', default: '19000' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const paths = positionals.length ? positionals : [QUICKSTART];
+  const started = Date.now();
+  const say = (line: string) =>
+    console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+  let stack: Stack;
+  try {
+    stack = await Stack.start({
+      paths,
+      gateway: values.gateway,
+      xdsPort: Number(values['xds-port']),
+      envoyAdminPort: Number(values['admin-port']),
+      progress: say,
+    });
+  } catch (err) {
+    console.error(`infergate up: ${(err as Error).message}`);
     return 1;
   }
-  const gw = result.gateways[0];
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-up-'));
-  const config = path.join(dir, 'envoy.yaml');
-  fs.writeFileSync(config, renderBootstrap(staticBootstrap(gw.resources, { gateway: gw.key }), 'yaml'));
-  const envoy = findEnvoy();
-  console.log(`infergate up: Gateway ${gw.key}, Envoy ${envoy}, config ${config}`);
-  const child = spawn(
-    envoy,
-    ['-c', config, '--log-level', 'warn', '--drain-time-s', '1', '--base-id', String(process.pid % 60000)],
-    {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
-  const stop = () => child.kill('SIGTERM');
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const port = gw.resources.listeners[0]?.address?.address;
-  if (port?.$case === 'socketAddress') {
-    const p = port.value.portSpecifier?.$case === 'portValue' ? port.value.portSpecifier.value : undefined;
-    console.log(`Envoy is listening on 127.0.0.1:${p}; admin on 127.0.0.1:19000. Try:`);
-    console.log(`  curl -s http://127.0.0.1:${p}/v1/completions -H 'content-type: application/json' \\`);
-    console.log(`    -d '{"model":"meta-llama/Llama-3.1-8B-Instruct","prompt":"Hello","max_tokens":16}'`);
-  }
-  return await new Promise<number>((resolve) =>
-    child.on('exit', (code, signal) => resolve(signal ? 0 : (code ?? 1))),
-  );
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      say(`${signal}: stopping every child…`);
+      stack.stop().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    for (const [name, child] of stack.children) {
+      child.once('exit', (code, signal) => {
+        if (!signal && stack.children.has(name)) say(`${name} exited (${code}); see ${stack.logDir}`);
+      });
+    }
+  });
+  const l = stack.listeners[0];
+  const url = `http://${l.address}:${l.port}`;
+  console.log(`
+infergate is up: Gateway ${stack.gateway.key} on ${url} (Envoy admin http://127.0.0.1:${values['admin-port']},
+control plane http://127.0.0.1:9091/debug/config, EPP metrics http://127.0.0.1:9090/metrics; logs in ${stack.logDir}).
+
+  curl -s ${url}/v1/completions -H 'content-type: application/json' \\
+    -d '{"model":"${MODEL}","prompt":"Write a haiku about Envoy","max_tokens":32}'
+
+  curl -sN ${url}/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{"model":"${MODEL}","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'
+
+Ctrl-C stops everything.`);
+  await stopped;
+  return 0;
 }
