@@ -44,6 +44,8 @@ export class ConfigPipeline {
   private last?: { resources: ResourceSet; shapes: Map<string, string> };
   private statuses: ResourceStatus[] = [];
   private readonly kept = new Map<string, string[]>();
+  /** What this pipeline last published per group: the base of the endpoint fast path. */
+  private readonly published = new Map<string, Snapshot>();
   lastReport?: RunReport;
   lastGoodReport?: RunReport;
 
@@ -74,12 +76,12 @@ export class ConfigPipeline {
       this.kept.size === 0 &&
       onlyEndpointsChanged(this.last.resources, loaded.resources) &&
       shapes.size === this.last.shapes.size &&
-      [...shapes].every(([k, s]) => this.last!.shapes.get(k) === s && this.options.cache.get(k));
+      [...shapes].every(([k, s]) => this.last!.shapes.get(k) === s && this.published.has(k));
 
     if (fast) {
       report.path = 'endpoints';
       for (const gw of ir.gateways) {
-        const base = this.options.cache.get(gw.key)!;
+        const base = this.published.get(gw.key)!;
         this.publish(
           replaceTypes(base, [typeSnapshot(XDS.ClusterLoadAssignment, loadAssignments(gw))]),
           report,
@@ -120,6 +122,7 @@ export class ConfigPipeline {
     const result = this.options.cache.set(snapshot);
     if (!result.published) return this.keep(snapshot.group, result.problems, report);
     this.kept.delete(snapshot.group);
+    this.published.set(snapshot.group, snapshot);
     report.published[snapshot.group] = snapshot.version;
     if (!result.changed) return;
     const types = [...snapshot.types.values()].map((t) => ({

@@ -43,7 +43,7 @@ export const XDS = {
 
 export type AnyXdsType = (typeof XDS)[keyof typeof XDS];
 
-/** Push order for ADS. Removals go out after every update, in reverse (users before what they use). */
+/** Push order for ADS. Removals go out after every update, users before what they use. */
 export const PUSH_ORDER: readonly string[] = [
   XDS.Secret.typeUrl,
   XDS.Cluster.typeUrl,
@@ -51,7 +51,13 @@ export const PUSH_ORDER: readonly string[] = [
   XDS.Listener.typeUrl,
   XDS.RouteConfiguration.typeUrl,
 ];
-export const REMOVAL_ORDER: readonly string[] = [...PUSH_ORDER].reverse();
+export const REMOVAL_ORDER: readonly string[] = [
+  XDS.Listener.typeUrl,
+  XDS.RouteConfiguration.typeUrl,
+  XDS.Cluster.typeUrl,
+  XDS.ClusterLoadAssignment.typeUrl,
+  XDS.Secret.typeUrl,
+];
 
 const byUrl = new Map<string, XdsType<unknown>>(
   Object.values(XDS).map((t) => [t.typeUrl, t as unknown as XdsType<unknown>]),
