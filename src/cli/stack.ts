@@ -25,6 +25,10 @@ export interface StackOptions {
   simArgs?: string[];
   /** Extra flags for every EPP. */
   eppArgs?: string[];
+  /** The first EPP's metrics port; the i-th pool's EPP uses this + i (default 9090). */
+  eppMetricsPort?: number;
+  /** One simulator process per address (parts named `simulator <ip>:<port>`), so one pod can be killed. */
+  simPerProcess?: boolean;
   /** Where child logs go; a temp dir by default. */
   logDir?: string;
   /** Progress lines (default: none). */
@@ -53,7 +57,15 @@ export function planStack(gw: GatewayIR, o: StackOptions): StackPart[] {
   for (const pool of gw.pools) {
     for (const e of pool.endpoints) if (isLoopback(e.address)) simAddresses.add(`${e.address}:${e.port}`);
   }
-  if (simAddresses.size) {
+  if (simAddresses.size && o.simPerProcess) {
+    for (const a of [...simAddresses].sort()) {
+      parts.push({
+        name: `simulator ${a}`,
+        command: [...cli, 'sim', '--addresses', a, ...(o.simArgs ?? [])],
+        ready: () => httpOk(`http://${a}/health`),
+      });
+    }
+  } else if (simAddresses.size) {
     const addrs = [...simAddresses].sort();
     parts.push({
       name: 'simulators',
@@ -65,7 +77,7 @@ export function planStack(gw: GatewayIR, o: StackOptions): StackPart[] {
     const epp = pool.endpointPicker;
     const at = epp?.endpoints.find((e) => isLoopback(e.address));
     if (!epp || !at) return;
-    const metricsPort = 9090 + i;
+    const metricsPort = (o.eppMetricsPort ?? 9090) + i;
     parts.push({
       name: `epp ${pool.key}`,
       command: [
