@@ -96,7 +96,7 @@ async function handle(req: http.IncomingMessage, deps: AdminDeps): Promise<Reply
     case '/debug/clients':
       return json(deps.clients.list());
     case '/debug/status':
-      return json(deps.status?.() ?? {});
+      return json({ programmed: programmed(deps), inputs: deps.status?.() ?? {} });
     default:
       return text('endpoints: /metrics /healthz /readyz /debug/config /debug/clients /debug/status', 404);
   }
@@ -117,4 +117,37 @@ function renderSnapshot(s: Snapshot): Json {
     };
   }
   return { version: s.version, types };
+}
+
+/**
+ * The Gateway's Programmed condition as the data plane sees it: True once every connected node of the group has
+ * ACKed everything it was sent; False while a node sits on a rejected (NACKed) version or has ACKs outstanding.
+ */
+export function programmed(deps: Pick<AdminDeps, 'cache' | 'clients'>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const group of deps.cache.groups()) {
+    const nodes = deps.clients.list().filter((n) => n.group === group);
+    const rejected = nodes.filter((n) => n.lastNack && n.acked[n.lastNack.type] !== n.sent[n.lastNack.type]);
+    const pending = nodes.filter((n) => Object.keys(n.sent).some((t) => n.acked[t] !== n.sent[t]));
+    const condition = rejected.length
+      ? {
+          status: 'False',
+          reason: 'Invalid',
+          message: rejected
+            .map(
+              (n) =>
+                `${n.id} rejected ${n.lastNack!.type} ${n.lastNack!.version}: ${n.lastNack!.errorDetail.message}`,
+            )
+            .join('; '),
+        }
+      : pending.length
+        ? {
+            status: 'Unknown',
+            reason: 'Pending',
+            message: `${pending.length} of ${nodes.length} nodes have ACKs outstanding`,
+          }
+        : { status: 'True', reason: 'Programmed', message: `${nodes.length} nodes on the current config` };
+    out[group] = { type: 'Programmed', ...condition };
+  }
+  return out;
 }

@@ -214,6 +214,13 @@ describe('xDS server with real Envoys (delta + SotW in one group)', () => {
     const clients = (await (await fetch(`http://127.0.0.1:${cpAdminPort}/debug/clients`)).json()) as {
       lastNack?: { type: string; errorDetail: { message: string } };
     }[];
+    const status = (await (await fetch(`http://127.0.0.1:${cpAdminPort}/debug/status`)).json()) as {
+      programmed: Record<string, { status: string; message: string }>;
+    };
+    expect(status.programmed[GROUP]).toMatchObject({
+      status: 'False',
+      message: expect.stringMatching(/rejected/),
+    });
     for (const c of clients) {
       expect(c.lastNack?.type).toBe('RouteConfiguration');
       expect(c.lastNack?.errorDetail.message).toMatch(/regex|RE2|perl|\(\?<=/i);
@@ -235,9 +242,9 @@ describe('xDS server with real Envoys (delta + SotW in one group)', () => {
     await waitFor('failed compile reported', () => cp.pipeline.lastReport?.ok === false);
     expect(cp.cache.get(GROUP)!.version).toBe(version);
     const status = (await (await fetch(`http://127.0.0.1:${cpAdminPort}/debug/status`)).json()) as {
-      lastRun: { errors: string[] };
+      inputs: { lastRun: { errors: string[] } };
     };
-    expect(status.lastRun.errors.length).toBeGreaterThan(0);
+    expect(status.inputs.lastRun.errors.length).toBeGreaterThan(0);
     expect(await (await fetch(`http://127.0.0.1:${cpAdminPort}/metrics`)).text()).toMatch(
       /infergate_compile_last_ok 0/,
     );
