@@ -80,6 +80,23 @@ function toBigUint64(h: bigint[] | BigUint64Array): BigUint64Array {
   return h instanceof BigUint64Array ? h : BigUint64Array.from(h);
 }
 
+/**
+ * Precomputed hashes usable for (blockChars, maxBlocks), or undefined. The chain's i-th hash depends only on the
+ * model and blocks 1..i, so with the same blockChars a longer cap covers a shorter one (take a prefix), and a
+ * shorter cap the input never reached (fewer hashes than the cap) is already the whole chain.
+ */
+export function reusableHashes(
+  hashes: bigint[] | BigUint64Array | undefined,
+  params: { blockChars: number; maxBlocks: number } | undefined,
+  blockChars: number,
+  maxBlocks: number,
+): BigUint64Array | undefined {
+  if (hashes === undefined || params === undefined || params.blockChars !== blockChars) return undefined;
+  const all = toBigUint64(hashes);
+  if (maxBlocks <= params.maxBlocks) return all.length > maxBlocks ? all.subarray(0, maxBlocks) : all;
+  return all.length < params.maxBlocks ? all : undefined;
+}
+
 export function createDirector(opts: DirectorOptions): EppDirector {
   const { datastore, metrics } = opts;
   const random = opts.random ?? Math.random;
@@ -172,14 +189,13 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       prefixHashes(blockChars, maxBlocks) {
         if (cached && cached.blockChars === blockChars && cached.maxBlocks === maxBlocks)
           return cached.hashes;
-        const given = input.prefixHashes;
-        // Hashes from a worker are trusted when seeded with the model the scheduler needs (see prefixHashParams).
-        const usable =
-          given !== undefined &&
-          (input.prefixHashesModel === undefined || input.prefixHashesModel === hashModel);
-        const hashes = usable
-          ? toBigUint64(given)
-          : hasher(hashModel, parsed.prefixInput, blockChars, maxBlocks);
+        // Hashes from a worker are trusted when seeded with the model the scheduler needs and computed with the
+        // block parameters it asks for now (see prefixHashParams); anything else is recomputed.
+        const given =
+          input.prefixHashesModel === undefined || input.prefixHashesModel === hashModel
+            ? reusableHashes(input.prefixHashes, input.prefixHashesParams, blockChars, maxBlocks)
+            : undefined;
+        const hashes = given ?? hasher(hashModel, parsed.prefixInput, blockChars, maxBlocks);
         cached = { blockChars, maxBlocks, hashes };
         return hashes;
       },

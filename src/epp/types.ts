@@ -61,6 +61,11 @@ export interface RequestInput {
   prefixHashes?: bigint[] | BigUint64Array;
   /** The model prefixHashes were seeded with (the incoming model); recompute when the target model differs. */
   prefixHashesModel?: string;
+  /**
+   * The block parameters prefixHashes were computed with. The director uses the hashes only when they match the
+   * parameters the scheduler asks for (auto-tuning may change them between parse and decision); absent = recompute.
+   */
+  prefixHashesParams?: { blockChars: number; maxBlocks: number };
   /** Headers-only request (headers carried end_of_stream, or an empty body): no model, empty prompt. */
   headersOnly?: boolean;
 }

@@ -12,6 +12,8 @@ export type ParseOutcome =
       prefixHashes?: BigUint64Array;
       /** The model (+ cache_salt) prefixHashes were seeded with. */
       prefixHashesModel?: string;
+      /** The block parameters prefixHashes were computed with. */
+      prefixHashesParams?: { blockChars: number; maxBlocks: number };
     }
   | { ok: false; message: string };
 

@@ -161,6 +161,7 @@ export class ExtProcStream {
     if (outcome.prefixHashes) {
       input.prefixHashes = outcome.prefixHashes;
       input.prefixHashesModel = outcome.prefixHashesModel ?? outcome.parsed.model;
+      input.prefixHashesParams = outcome.prefixHashesParams;
     }
     return this.route(await this.decide(input), body, endOfStream);
   }

@@ -60,6 +60,7 @@ export class WorkerParser implements RequestParser {
       parsed: toParsed(r),
       prefixHashes: r.prefixHashes,
       prefixHashesModel: r.prefixHashesModel,
+      prefixHashesParams: r.prefixHashesParams,
     };
   }
 

@@ -29,6 +29,8 @@ export type ParseTaskResult =
       prefixHashes?: BigUint64Array;
       /** The seed of prefixHashes: the incoming model + cache_salt. */
       prefixHashesModel?: string;
+      /** The block parameters prefixHashes were computed with (task.hash). */
+      prefixHashesParams?: HashParams;
     }
   | { ok: false; message: string };
 
@@ -55,6 +57,7 @@ export function runParseTask(task: ParseTask): ParseTaskResult {
     prefixInput: p.prefixInput,
     prefixHashes,
     prefixHashesModel: prefixHashes ? seed : undefined,
+    prefixHashesParams: prefixHashes ? task.hash : undefined,
   };
 }
 

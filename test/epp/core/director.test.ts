@@ -7,7 +7,7 @@ import type {
 import { chooseTargetModel } from '../../../src/epp/rewrite/rewrite';
 import { poolSaturation, DEFAULT_UTILIZATION } from '../../../src/epp/admission/saturation';
 import { loadEndpointPickerConfig, parseEndpointPickerConfig } from '../../../src/epp/config/loader';
-import { createDirector, type EppDirector } from '../../../src/epp/director';
+import { createDirector, reusableHashes, type EppDirector } from '../../../src/epp/director';
 import type { Datastore } from '../../../src/epp/datastore/datastore';
 import { EppMetrics } from '../../../src/epp/observability/metrics';
 import { seededRandom } from '../../../src/epp/scheduling/random';
@@ -259,15 +259,63 @@ describe('scheduling through the director', () => {
       random: seededRandom(1),
       hasher: (model) => (calls.push(model), new BigUint64Array(0)),
     });
-    await d.decide(input('m', { prefixHashes: [1n, 2n], prefixHashesModel: 'm' }, 'x'.repeat(200)));
+    const params = { blockChars: 64, maxBlocks: 256 };
+    const given = { prefixHashes: [1n, 2n], prefixHashesParams: params };
+    await d.decide(input('m', { ...given, prefixHashesModel: 'm' }, 'x'.repeat(200)));
     expect(calls).toEqual([]);
-    await d.decide(input('m', { prefixHashes: [1n, 2n], prefixHashesModel: 'other' }, 'x'.repeat(200)));
+    await d.decide(input('m', { ...given, prefixHashesModel: 'other' }, 'x'.repeat(200)));
     expect(calls).toEqual(['m']);
     expect(d.prefixHashParams('m', { cache_salt: 's' })).toEqual({
       model: 'ms',
       blockChars: 64,
       maxBlocks: 256,
     });
+  });
+
+  it('recomputes precomputed hashes made with other block parameters (auto-tune changed them since)', async () => {
+    const calls: [number, number][] = [];
+    const ds = datastoreWith(2);
+    const d = createDirector({
+      datastore: ds,
+      config: loadEndpointPickerConfig(),
+      metrics: new EppMetrics(),
+      random: seededRandom(1),
+      now: () => NOW,
+      hasher: (_m, _in, blockChars, maxBlocks) => (
+        calls.push([blockChars, maxBlocks]),
+        new BigUint64Array(0)
+      ),
+    });
+    // A worker hashed with the defaults (64 chars × 256) before the first scrape...
+    const fromWorker = {
+      prefixHashes: [1n, 2n, 3n],
+      prefixHashesModel: 'm',
+      prefixHashesParams: { blockChars: 64, maxBlocks: 256 },
+    };
+    await d.decide(input('m', fromWorker, 'x'.repeat(200)));
+    expect(calls).toEqual([]);
+    // ...then the servers report 32-token KV blocks: the scheduler now needs 128-char blocks.
+    for (const e of ds.endpoints()) e.metrics = metrics({ cacheBlockSize: 32, updateTime: NOW });
+    expect(d.prefixHashParams('m')).toEqual({ model: 'm', blockChars: 128, maxBlocks: 256 });
+    await d.decide(input('m', fromWorker, 'x'.repeat(200)));
+    expect(calls).toEqual([[128, 256]]);
+    // Hashes without their parameters are not trusted either.
+    await d.decide(input('m', { prefixHashes: [1n], prefixHashesModel: 'm' }, 'x'.repeat(200)));
+    expect(calls).toHaveLength(2);
+  });
+
+  it('reusableHashes: same block size, and a cap that covers the one asked for or an input that ended first', () => {
+    const h = BigUint64Array.from([1n, 2n, 3n, 4n]);
+    const p = (blockChars: number, maxBlocks: number) => ({ blockChars, maxBlocks });
+    expect(reusableHashes(h, undefined, 64, 256)).toBeUndefined();
+    expect(reusableHashes(h, p(128, 256), 64, 256)).toBeUndefined();
+    expect(Array.from(reusableHashes(h, p(64, 256), 64, 256)!)).toEqual([1n, 2n, 3n, 4n]);
+    // A smaller cap: the chain's first hashes do not depend on later blocks.
+    expect(Array.from(reusableHashes(h, p(64, 256), 64, 2)!)).toEqual([1n, 2n]);
+    // A larger cap: usable only when the input ended before the old cap (4 hashes < 8).
+    expect(Array.from(reusableHashes(h, p(64, 8), 64, 256)!)).toEqual([1n, 2n, 3n, 4n]);
+    expect(reusableHashes(h, p(64, 4), 64, 256)).toBeUndefined();
+    expect(reusableHashes(undefined, p(64, 256), 64, 256)).toBeUndefined();
   });
 
   it('complete() records request, duration, tokens and running requests', async () => {
