@@ -1,0 +1,448 @@
+// bench/epp-throughput: requests/s through a real Envoy with the EPP (`infergate epp`, a child process of its own
+// so its CPU is measurable) deciding every request, against fast simulators (no prefill, no decode, one token).
+// EPP-added latency = latency on the EPP route minus latency on an identical route without ext_proc, at the same
+// offered load (open loop). Finds the highest rate with p99 added ≤ 5 ms for 1 KB prompts and the closed-loop
+// plateau for 220 KB prompts, both per EPP CPU core. Writes bench/results/epp-throughput.json.
+// Run: INFERGATE_LOG_LEVEL=error npx ts-node --transpile-only -e "require('./bench/epp-throughput/run').main([])"
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseText } from '../../src/api/load';
+import { compile, formatViolation, staticBootstrap } from '../../src/compiler';
+import { renderBootstrap } from '../../src/compiler/output';
+import * as http from 'node:http';
+import { findEnvoy, projectRoot } from '../../src/util/envoy';
+import { LOADGEN_JS, type LoadConfig, type LoadResult } from './loadgen';
+
+const MODEL = 'bench-model';
+const METRICS_TEXT = `# TYPE vllm:num_requests_running gauge
+vllm:num_requests_running{model_name="${MODEL}"} 0
+# TYPE vllm:num_requests_waiting gauge
+vllm:num_requests_waiting{model_name="${MODEL}"} 0
+# TYPE vllm:kv_cache_usage_perc gauge
+vllm:kv_cache_usage_perc{model_name="${MODEL}"} 0
+`;
+const COMPLETION = JSON.stringify({
+  id: 'cmpl-bench',
+  object: 'text_completion',
+  model: MODEL,
+  choices: [{ index: 0, text: ' ok', finish_reason: 'length' }],
+  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+});
+
+/**
+ * A model server that costs next to nothing: drains the body, answers one token, and serves vLLM's gauges at 0.
+ * (The simulator hashes every prompt block, which at 220 KB would make it the bottleneck, not the EPP.)
+ */
+async function startBackend(address: string, port: number): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(METRICS_TEXT);
+      return;
+    }
+    req.on('data', () => undefined);
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-infergate-sim': `${address}:${port}` });
+      res.end(COMPLETION);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, resolve);
+  });
+  return server;
+}
+const SIM_IPS = ['127.0.0.71', '127.0.0.72', '127.0.0.73', '127.0.0.74'];
+const ROUTE_HEADER = 'x-bench-route';
+const ADDED_P99_BUDGET_MS = 5;
+
+interface Options {
+  stepMs: number;
+  rates: number[];
+  largeConcurrency: number[];
+}
+
+function options(args: string[]): Options {
+  const o: Options = {
+    stepMs: 3000,
+    rates: [200, 400, 700, 1000, 1400, 1800, 2400, 3000],
+    largeConcurrency: [4, 16],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i + 1];
+    if (args[i] === '--step-ms') o.stepMs = Math.min(10_000, Math.max(500, Number(v)));
+    else if (args[i] === '--rates') o.rates = v.split(',').map(Number).slice(0, 12);
+    else if (args[i] === '--large-concurrency') o.largeConcurrency = v.split(',').map(Number).slice(0, 4);
+    else continue;
+    i++;
+  }
+  return o;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function resources(listen: number, epp: number, sim: number): string {
+  return `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: infergate}
+spec: {controllerName: infergate.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: infergate
+  listeners: [{name: http, protocol: HTTP, port: ${listen}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: routes, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{headers: [{name: ${ROUTE_HEADER}, value: epp}]}]
+    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: bench}]
+  - matches: [{headers: [{name: ${ROUTE_HEADER}, value: direct}]}]
+    backendRefs: [{name: sims, port: ${sim}}]
+---
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: bench, namespace: default}
+spec:
+  selector: {matchLabels: {app: bench-sim}}
+  targetPorts: [{number: ${sim}}]
+  endpointPickerRef: {name: bench-epp, port: {number: 9002}, failureMode: FailClose}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bench-epp, namespace: default}
+spec: {ports: [{name: grpc, port: 9002, appProtocol: kubernetes.io/h2c}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: bench-epp-1, namespace: default, labels: {kubernetes.io/service-name: bench-epp}}
+addressType: IPv4
+ports: [{name: grpc, port: ${epp}}]
+endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sims, namespace: default}
+spec: {ports: [{name: http, port: ${sim}}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: sims-1, namespace: default, labels: {kubernetes.io/service-name: sims}}
+addressType: IPv4
+ports: [{name: http, port: ${sim}}]
+endpoints: [${SIM_IPS.map((ip) => `{addresses: ["${ip}"], conditions: {ready: true}}`).join(', ')}]
+---
+${SIM_IPS.map(
+  (ip, i) => `apiVersion: v1
+kind: Pod
+metadata: {name: sim-${i}, namespace: default, labels: {app: bench-sim}}
+status: {podIP: ${ip}, conditions: [{type: Ready, status: "True"}]}
+---`,
+).join('\n')}
+`;
+}
+
+/** CPU seconds (user + system, all threads) of a process so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number, tick: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / tick; // utime, stime (fields 14, 15)
+}
+
+function clockTick(): number {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+}
+
+function startChild(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess & { logs(): string } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let logs = '';
+  const keep = (d: Buffer) => (logs = (logs + d.toString()).slice(-20_000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return Object.assign(child, { logs: () => logs });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function until(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function load(cfg: LoadConfig): Promise<LoadResult> {
+  const child = spawn(process.execPath, ['-e', LOADGEN_JS], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_LOAD: JSON.stringify(cfg) },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), cfg.durationMs + 15_000);
+  await new Promise((r) => child.once('exit', r));
+  clearTimeout(killer);
+  return JSON.parse(out.trim()) as LoadResult;
+}
+
+interface Step {
+  route: 'epp' | 'direct';
+  offered?: number;
+  concurrency?: number;
+  result: LoadResult;
+  eppCores: number;
+  envoyCores: number;
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+export async function main(args: string[]): Promise<void> {
+  const o = options(args);
+  const root = projectRoot();
+  const tick = clockTick();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-bench-epp-'));
+  const backends: http.Server[] = [];
+  let epp: (ChildProcess & { logs(): string }) | undefined;
+  let envoy: (ChildProcess & { logs(): string }) | undefined;
+  const started = Date.now();
+  try {
+    backends.push(await startBackend(SIM_IPS[0], 0));
+    const simPort = (backends[0].address() as net.AddressInfo).port;
+    for (const ip of SIM_IPS.slice(1)) backends.push(await startBackend(ip, simPort));
+    const [listen, admin, grpc, health, metrics] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const yaml = resources(listen, grpc, simPort);
+    fs.writeFileSync(path.join(dir, 'resources.yaml'), yaml);
+
+    const eppArgs = ['epp', '--pool', 'bench', '--address', '127.0.0.1'];
+    eppArgs.push('--grpc-port', String(grpc), '--health-port', String(health));
+    eppArgs.push('--metrics-port', String(metrics), dir);
+    epp = startChild(process.execPath, [path.join(root, 'bin', 'infergate.js'), ...eppArgs], {
+      INFERGATE_LOG_LEVEL: 'error',
+    });
+    await until('the EPP metrics endpoint', 30_000, async () => {
+      if (epp!.exitCode !== null) throw new Error(`epp exited:\n${epp!.logs()}`);
+      return (await fetch(`http://127.0.0.1:${metrics}/metrics`)).ok;
+    });
+
+    const loaded = parseText(yaml, 'bench.yaml');
+    const result = compile(loaded.resources, { mode: 'static', listenAddress: '127.0.0.1' });
+    if (result.violations.length) throw new Error(result.violations.map(formatViolation).join('\n'));
+    const bootstrap = staticBootstrap(result.gateways[0].resources, {
+      gateway: 'default/gw',
+      adminPort: admin,
+    });
+    const envoyFile = path.join(dir, 'envoy.yaml');
+    fs.writeFileSync(envoyFile, renderBootstrap(bootstrap, 'yaml'));
+    envoy = startChild(findEnvoy(), ['-c', envoyFile, '--use-dynamic-base-id', '--log-level', 'error']);
+    const url = `http://127.0.0.1:${listen}/v1/completions`;
+    const probe = (route: string) => async () => {
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [ROUTE_HEADER]: route },
+        body: JSON.stringify({ model: MODEL, prompt: 'warm', max_tokens: 1 }),
+      });
+      await r.text();
+      return r.status === 200;
+    };
+    await until('Envoy to route through the EPP', 30_000, probe('epp'));
+    await until('Envoy to route directly', 10_000, probe('direct'));
+
+    const eppPid = epp.pid!;
+    const envoyPid = envoy.pid!;
+    const steps: Step[] = [];
+    const run = async (
+      route: 'epp' | 'direct',
+      promptBytes: number,
+      shape: { rate?: number; concurrency?: number },
+      durationMs = o.stepMs,
+    ): Promise<Step> => {
+      const cpu0 = [cpuSeconds(eppPid, tick), cpuSeconds(envoyPid, tick)];
+      const t0 = Date.now();
+      const r = await load({
+        url,
+        headers: { [ROUTE_HEADER]: route },
+        promptBytes,
+        prefixes: 16,
+        model: MODEL,
+        durationMs,
+        maxInFlight: 2000,
+        ...shape,
+      });
+      const wall = (Date.now() - t0) / 1000;
+      const step: Step = {
+        route,
+        offered: shape.rate,
+        concurrency: shape.concurrency,
+        result: r,
+        eppCores: (cpuSeconds(eppPid, tick) - cpu0[0]) / wall,
+        envoyCores: (cpuSeconds(envoyPid, tick) - cpu0[1]) / wall,
+      };
+      steps.push(step);
+      console.error(
+        `${route.padEnd(6)} ${promptBytes >= 1024 ? promptBytes / 1024 + 'KB' : promptBytes + 'B'}` +
+          ` ${shape.rate ? `rate ${shape.rate}` : `conc ${shape.concurrency}`}: ${round(r.rps, 0)} req/s,` +
+          ` p50 ${round(r.p50)} p99 ${round(r.p99)} ms, errors ${r.errors}, dropped ${r.dropped},` +
+          ` EPP ${round(step.eppCores)} cores, Envoy ${round(step.envoyCores)} cores`,
+      );
+      return step;
+    };
+
+    // Warm-up: JIT, connection pools, prefix index.
+    await run('epp', 1024, { rate: 300 }, 1500);
+    await run('direct', 1024, { rate: 300 }, 1000);
+    steps.length = 0;
+
+    const small: {
+      rate: number;
+      rps: number;
+      addedP50: number;
+      addedP99: number;
+      eppCores: number;
+      kept: boolean;
+      ok: boolean;
+    }[] = [];
+    for (const rate of o.rates) {
+      if (Date.now() - started > 120_000) break;
+      const direct = await run('direct', 1024, { rate });
+      const viaEpp = await run('epp', 1024, { rate });
+      const r = viaEpp.result;
+      const kept = r.rps >= 0.95 * rate && r.errors === 0 && r.dropped === 0;
+      const addedP99 = r.p99 - direct.result.p99;
+      const row = {
+        rate,
+        rps: round(r.rps, 0),
+        addedP50: round(r.p50 - direct.result.p50),
+        addedP99: round(addedP99),
+        eppCores: round(viaEpp.eppCores),
+        kept,
+        ok: kept && addedP99 <= ADDED_P99_BUDGET_MS,
+      };
+      small.push(row);
+      // Past the latency budget the ladder goes on while the offered rate is still served (the knee is useful).
+      if (!kept) break;
+    }
+    const best = [...small].reverse().find((s) => s.ok);
+    const sustained = [...small].reverse().find((s) => s.kept);
+
+    const large: {
+      concurrency: number;
+      rps: number;
+      directRps: number;
+      p50: number;
+      p99: number;
+      eppCores: number;
+    }[] = [];
+    for (const concurrency of o.largeConcurrency) {
+      if (Date.now() - started > 150_000) break;
+      const direct = await run('direct', 220 * 1024, { concurrency });
+      const viaEpp = await run('epp', 220 * 1024, { concurrency });
+      large.push({
+        concurrency,
+        rps: round(viaEpp.result.rps, 0),
+        directRps: round(direct.result.rps, 0),
+        p50: round(viaEpp.result.p50),
+        p99: round(viaEpp.result.p99),
+        eppCores: round(viaEpp.eppCores),
+      });
+    }
+    const plateau = large.reduce((a, b) => (b.rps > a.rps ? b : a), large[0]);
+
+    const report = {
+      bench: 'epp-throughput',
+      command: `node bin/infergate.js bench epp-throughput ${args.join(' ')}`.trim(),
+      date: new Date().toISOString(),
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        node: process.version,
+        platform: os.platform(),
+      },
+      setup:
+        'one Envoy (static bootstrap from our compiler), `infergate epp` in a child process (default config, ' +
+        'worker threads on, 50 ms scrapes), 4 one-token HTTP model servers with static vLLM gauges, the load ' +
+        'generator in a child process (open loop for 1 KB, closed loop for 220 KB); everything on one machine',
+      small1KB: {
+        budgetAddedP99Ms: ADDED_P99_BUDGET_MS,
+        maxRps: best?.rps ?? 0,
+        addedP50Ms: best?.addedP50,
+        addedP99Ms: best?.addedP99,
+        eppCores: best?.eppCores,
+        rpsPerEppCore: best && best.eppCores > 0 ? round(best.rps / best.eppCores, 0) : undefined,
+        maxSustainedRps: sustained?.rps ?? 0,
+        maxSustainedEppCores: sustained?.eppCores,
+        maxSustainedRpsPerEppCore:
+          sustained && sustained.eppCores > 0 ? round(sustained.rps / sustained.eppCores, 0) : undefined,
+        ladder: small,
+      },
+      large220KB: {
+        plateauRps: plateau?.rps,
+        eppCores: plateau?.eppCores,
+        rpsPerEppCore: plateau && plateau.eppCores > 0 ? round(plateau.rps / plateau.eppCores, 0) : undefined,
+        ladder: large,
+      },
+      steps,
+      seconds: round((Date.now() - started) / 1000, 1),
+    };
+    const out = path.join(root, 'bench', 'results', 'epp-throughput.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+    console.log(JSON.stringify({ small1KB: report.small1KB, large220KB: report.large220KB }, null, 2));
+    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  } finally {
+    if (envoy) await stopChild(envoy);
+    if (epp) await stopChild(epp);
+    for (const b of backends) b.closeAllConnections();
+    await Promise.all(backends.map((b) => new Promise((r) => b.close(r))));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
