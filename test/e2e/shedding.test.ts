@@ -56,8 +56,12 @@ describe('priority shedding', () => {
 
   test('saturated: sheddable → 429 from the EPP, critical → 200', async () => {
     // 16 requests of 20 tokens (≈ 0.4 s each, one at a time per pod): about 7 waiting on each pod.
+    // Pinned half and half with the test header, so both queues grow whatever the EPP's (50 ms old) view is.
     const fill = runLoad(16, 16, (i) =>
-      post(L, '/v1/completions', completion(`fill ${i}`, 20), objective('critical')),
+      post(L, '/v1/completions', completion(`fill ${i}`, 20), {
+        ...objective('critical'),
+        'test-epp-endpoint-selection': PODS[i % 2],
+      }),
     );
     await waitFor(
       'both pods to queue past the threshold',
