@@ -127,6 +127,7 @@ export async function main(args: string[]): Promise<number> {
             parsed: out.parsed,
             prefixHashes: out.prefixHashes,
             prefixHashesModel: out.prefixHashesModel,
+            prefixHashesParams: out.prefixHashesParams,
           });
           if (d.kind === 'route')
             director.complete({ requestId: String(i), status: 200, durationSeconds: 0, streaming: false });

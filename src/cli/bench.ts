@@ -3,12 +3,14 @@
 import { main as benchCompile } from '../../bench/compile/run';
 import { main as benchEppDecision } from '../../bench/epp-decision/run';
 import { main as benchXdsFanout } from '../../bench/xds-fanout/run';
+import { main as benchEppThroughput } from '../../bench/epp-throughput/run';
 import { UsageError } from './main';
 
 const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   compile: benchCompile,
   'epp-decision': benchEppDecision,
   'xds-fanout': benchXdsFanout,
+  'epp-throughput': benchEppThroughput,
 };
 
 export async function runBench(args: string[]): Promise<number> {

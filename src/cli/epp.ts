@@ -17,6 +17,8 @@ import { MetricsScraper } from '../epp/scrape/scraper';
 import { logger } from '../util/log';
 
 const log = logger('epp.cli');
+/** How long a stopping EPP keeps answering while reporting NOT_SERVING (Envoy health-checks it every second). */
+const DRAIN_MS = 3000;
 
 export interface EppDirectorOptions {
   pool: string;
@@ -76,8 +78,8 @@ export async function startEpp(o: StartEppOptions): Promise<RunningEpp> {
   return {
     ...server,
     parser,
-    async close(graceMs?: number) {
-      await server.close(graceMs);
+    async close(graceMs?: number, drainMs?: number) {
+      await server.close(graceMs, drainMs);
       await parser.close();
       await o.handle.close?.();
     },
@@ -146,7 +148,9 @@ export async function runEpp(args: string[]): Promise<number> {
       `${values['secure-serving'] ? ' (TLS)' : ''}, health ${epp.healthPort}, metrics ${epp.metricsPort}`,
   );
   await untilSignal();
-  await epp.close(5000);
+  // Report NOT_SERVING long enough for Envoy's health checks (1 s interval, 2 failures) to stop sending streams
+  // here, so a FailOpen pool never sees a request whose body already went to a closing EPP.
+  await epp.close(5000, DRAIN_MS);
   return 0;
 }
 

@@ -417,20 +417,21 @@ describe('the real stack: sims + EPP (buildCore) + Envoy', () => {
     const body = { model: MODEL, prompt: words, max_tokens: 16 };
     expect((await post('open', body)).status).toBe(200);
     expect((await post('close', body)).status).toBe(200);
-    await sideEpp!.close(100);
+    // A stopping EPP first reports NOT_SERVING while it still answers (as `infergate epp` does on SIGTERM);
+    // Envoy's health checks (1 s interval) take it out of rotation, and from then on opening the ext_proc stream
+    // fails before any body chunk is sent, which is when FULL_DUPLEX_STREAMED can still fail open. Requests
+    // keep flowing during the drain and none may fail.
+    const closing = sideEpp!.close(100, 3000);
     sideEpp = undefined;
-    // In FULL_DUPLEX_STREAMED mode Envoy can fail open only while no body chunk has gone to the processor. The
-    // first request after the EPP dies may already have streamed its body into the pending gRPC stream and get a
-    // 500; its refused connection ejects the EPP host (outlier detection), and from then on the stream fails
-    // before the body and FailOpen holds. Seen: exactly one 500, then 200s.
     const failures: number[] = [];
-    await poll('FailOpen to answer 200 without its EPP', 5_000, async () => {
+    const drainEnd = Date.now() + 3500;
+    while (Date.now() < drainEnd) {
       const r = await post('open', body);
-      if (r.status === 200) return r;
-      failures.push(r.status);
-      return undefined;
-    });
-    expect(failures.length).toBeLessThanOrEqual(1);
+      if (r.status !== 200) failures.push(r.status);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await closing;
+    expect(failures).toEqual([]);
     for (let n = 0; n < 5; n++) {
       const open = await post('open', body);
       expect(open.status).toBe(200);

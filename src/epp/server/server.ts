@@ -37,14 +37,21 @@ export interface RunningServer {
   grpcPort: number;
   healthPort?: number;
   metricsPort?: number;
-  /** Stops accepting streams, lets open ones finish for up to graceMs, then closes everything. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops serving: first reports NOT_SERVING on every health service for drainMs (so gateways health-checking
+   * this server take it out of rotation while it still answers), then stops accepting streams, lets open ones
+   * finish for up to graceMs, and closes everything.
+   */
+  close(graceMs?: number, drainMs?: number): Promise<void>;
 }
 
 export async function serve(o: ServeOptions): Promise<RunningServer> {
   const address = o.address ?? '0.0.0.0';
   const names = o.healthNames ?? EPP_HEALTH_SERVICES;
-  const health = healthService(names, () => (o.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING));
+  let draining = false;
+  const health = healthService(names, () =>
+    !draining && o.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING,
+  );
   const grpcOptions = { 'grpc.max_receive_message_length': 8 * 1024 * 1024 };
 
   const main = new Server(grpcOptions);
@@ -70,7 +77,9 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     grpcPort,
     healthPort,
     metricsPort,
-    async close(graceMs = 5000) {
+    async close(graceMs = 5000, drainMs = 0) {
+      draining = true;
+      if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
       await Promise.all(servers.map((s) => shutdown(s, graceMs)));
       if (metrics) {
         metrics.closeAllConnections();
