@@ -22,6 +22,7 @@ e2e: build
 
 bench: build
 	@node bin/infergate.js bench compile
+	@node dist/bench/routing/run.js
 
 up: build
 	@node bin/infergate.js up examples/quickstart

@@ -1,0 +1,313 @@
+// The system under test for one strategy: 8 simulators (one child process), the Endpoint Picker when the strategy
+// uses one (a child process), and a real Envoy started from a compiled static bootstrap. Round robin is a plain
+// Service whose EndpointSlice lists the simulators; the infergate strategies route to an InferencePool of the same
+// pods (FailClose, so a request the EPP did not place fails instead of silently falling back to Envoy's balancer).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseText } from '../../src/api/load';
+import { formatProblem } from '../../src/api/types';
+import { compile, formatViolation, staticBootstrap } from '../../src/compiler';
+import { renderBootstrap } from '../../src/compiler/output';
+import { findEnvoy, projectRoot } from '../../src/util/envoy';
+
+export type StrategyName = 'round-robin' | 'infergate' | 'infergate-no-prefix';
+export const STRATEGIES: readonly StrategyName[] = ['round-robin', 'infergate', 'infergate-no-prefix'];
+
+/** The default profile without prefix-cache-scorer: load-aware only (queue 2, kv-cache 2). */
+export const NO_PREFIX_CONFIG = `apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: queue-scorer
+- type: kv-cache-utilization-scorer
+schedulingProfiles:
+- name: default
+  plugins:
+  - {pluginRef: queue-scorer, weight: 2}
+  - {pluginRef: kv-cache-utilization-scorer, weight: 2}
+`;
+
+export const MODEL = 'bench-model';
+
+export interface FleetOptions {
+  strategy: StrategyName;
+  /** Simulator addresses (loopback), all on `simPort`. */
+  simAddresses: string[];
+  simArgs: string[];
+  logDir: string;
+}
+
+export interface Fleet {
+  url: string;
+  simUrls: string[];
+  /** Child processes by role, for CPU accounting. */
+  processes: Map<string, ChildProcess>;
+  stop(): Promise<void>;
+}
+
+export function resourcesYaml(
+  strategy: StrategyName,
+  listenPort: number,
+  addrs: string[],
+  simPort: number,
+  eppPort: number,
+): string {
+  const head = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: infergate}
+spec: {controllerName: infergate.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bench, namespace: default}
+spec:
+  gatewayClassName: infergate
+  listeners: [{name: http, protocol: HTTP, port: ${listenPort}}]
+---`;
+  const route = (backend: string) => `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: llm, namespace: default}
+spec:
+  parentRefs: [{name: bench}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [${backend}]
+    timeouts: {request: 300s}
+---`;
+  if (strategy === 'round-robin') {
+    const endpoints = addrs.map((a) => `{addresses: ["${a}"], conditions: {ready: true}}`).join(', ');
+    return `${head}${route('{name: sims, port: 80}')}
+apiVersion: v1
+kind: Service
+metadata: {name: sims, namespace: default}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: sims-1, namespace: default, labels: {kubernetes.io/service-name: sims}}
+addressType: IPv4
+ports: [{name: http, port: ${simPort}}]
+endpoints: [${endpoints}]
+`;
+  }
+  const pods = addrs
+    .map(
+      (a, i) => `
+apiVersion: v1
+kind: Pod
+metadata: {name: sim-${i}, namespace: default, labels: {app: sim}}
+status: {phase: Running, podIP: ${a}, conditions: [{type: Ready, status: "True"}]}
+---`,
+    )
+    .join('');
+  return `${head}${route('{group: inference.networking.k8s.io, kind: InferencePool, name: sims}')}
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: sims, namespace: default}
+spec:
+  selector: {matchLabels: {app: sim}}
+  targetPorts: [{number: ${simPort}}]
+  endpointPickerRef: {name: sims-epp, port: {number: 9002}, failureMode: FailClose}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sims-epp, namespace: default}
+spec: {ports: [{name: grpc, port: 9002, appProtocol: kubernetes.io/h2c}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: sims-epp-1, namespace: default, labels: {kubernetes.io/service-name: sims-epp}}
+addressType: IPv4
+ports: [{name: grpc, port: ${eppPort}}]
+endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
+---${pods}
+`;
+}
+
+export async function startFleet(o: FleetOptions): Promise<Fleet> {
+  const [listenPort, adminPort, eppPort, eppHealth, eppMetrics] = await freePorts(5, ['127.0.0.1']);
+  const [simPort] = await freePorts(1, o.simAddresses);
+  const dir = fs.mkdtempSync(path.join(o.logDir, `${o.strategy}-`));
+  const resourceFile = path.join(dir, 'resources.yaml');
+  fs.writeFileSync(resourceFile, resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort));
+  const processes = new Map<string, ChildProcess>();
+  const fleet: Fleet = {
+    url: `http://127.0.0.1:${listenPort}`,
+    simUrls: o.simAddresses.map((a) => `http://${a}:${simPort}`),
+    processes,
+    stop: () => stopAll(processes),
+  };
+  try {
+    const cli = [path.join(projectRoot(), 'bin', 'infergate.js')];
+    const addresses = o.simAddresses.map((a) => `${a}:${simPort}`).join(',');
+    const sims = start(processes, dir, 'sim', process.execPath, [
+      ...cli,
+      'sim',
+      '--addresses',
+      addresses,
+      '--model',
+      MODEL,
+      ...o.simArgs,
+    ]);
+    await waitFor('simulators', sims, async () =>
+      (await Promise.all(fleet.simUrls.map((u) => httpOk(`${u}/health`)))).every(Boolean),
+    );
+    if (o.strategy !== 'round-robin') {
+      const args = [
+        ...cli,
+        'epp',
+        '--pool',
+        'sims',
+        '--pool-namespace',
+        'default',
+        '--address',
+        '127.0.0.1',
+        '--grpc-port',
+        String(eppPort),
+        '--health-port',
+        String(eppHealth),
+        '--metrics-port',
+        String(eppMetrics),
+      ];
+      if (o.strategy === 'infergate-no-prefix') {
+        const config = path.join(dir, 'epp-config.yaml');
+        fs.writeFileSync(config, NO_PREFIX_CONFIG);
+        args.push('--config-file', config);
+      }
+      const epp = start(processes, dir, 'epp', process.execPath, [...args, resourceFile]);
+      await waitFor('epp', epp, () => httpOk(`http://127.0.0.1:${eppMetrics}/metrics`));
+    }
+    const loaded = parseText(fs.readFileSync(resourceFile, 'utf8'), resourceFile);
+    const result = compile(loaded.resources, { mode: 'static', listenAddress: '127.0.0.1' });
+    const errors = [...loaded.problems, ...result.problems].filter((p) => p.severity === 'error');
+    if (errors.length || result.violations.length || !result.gateways[0]) {
+      throw new Error(
+        [...errors.map(formatProblem), ...result.violations.map(formatViolation)].join('\n') || 'no gateway',
+      );
+    }
+    const bootstrap = staticBootstrap(result.gateways[0].resources, { gateway: 'default/bench', adminPort });
+    const envoyFile = path.join(dir, 'envoy.yaml');
+    fs.writeFileSync(envoyFile, renderBootstrap(bootstrap, 'yaml'));
+    const envoy = start(processes, dir, 'envoy', findEnvoy(), [
+      '-c',
+      envoyFile,
+      '--log-level',
+      'warn',
+      '--drain-time-s',
+      '1',
+      '--use-dynamic-base-id',
+    ]);
+    await waitFor('envoy', envoy, () => httpOk(`http://127.0.0.1:${adminPort}/ready`));
+    // Ready end to end: a completion through Envoy (and the EPP, once it has scraped the pods) answers 200.
+    await waitFor('first completion', envoy, () =>
+      httpOk(`${fleet.url}/v1/completions`, JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 })),
+    );
+  } catch (err) {
+    await fleet.stop();
+    throw err;
+  }
+  return fleet;
+}
+
+function start(
+  processes: Map<string, ChildProcess>,
+  dir: string,
+  name: string,
+  command: string,
+  args: string[],
+): ChildProcess {
+  const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
+  const child = spawn(command, args, {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, INFERGATE_LOG_LEVEL: process.env.INFERGATE_LOG_LEVEL ?? 'warn' },
+  });
+  fs.closeSync(log);
+  processes.set(name, child);
+  return child;
+}
+
+async function waitFor(
+  name: string,
+  child: ChildProcess,
+  ok: () => Promise<boolean>,
+  timeoutMs = 30000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name}: process exited with ${child.exitCode}`);
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} not ready after ${timeoutMs} ms`);
+}
+
+async function stopAll(processes: Map<string, ChildProcess>): Promise<void> {
+  // Envoy first, so no in-flight request is cut by a vanished backend.
+  const order = ['envoy', 'epp', 'sim'].filter((n) => processes.has(n));
+  for (const name of order) {
+    const child = processes.get(name)!;
+    processes.delete(name);
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+async function httpOk(url: string, body?: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(2000),
+    });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** `n` ports the kernel hands out on 127.0.0.1 that are also free on every one of `addresses`. */
+export async function freePorts(n: number, addresses: string[]): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const port = await listenOnce('127.0.0.1', 0);
+    if (ports.includes(port)) continue;
+    const free = await Promise.all(
+      addresses.map((a) =>
+        listenOnce(a, port).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    if (free.every(Boolean)) ports.push(port);
+  }
+  return ports;
+}
+
+function listenOnce(address: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(port, address, () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
+    });
+  });
+}
+
+export function tmpLogDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-bench-routing-'));
+}
