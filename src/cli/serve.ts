@@ -24,6 +24,8 @@ export interface ControlPlaneOptions {
   debounceMs?: number;
   /** Watch the paths (default true). */
   watch?: boolean;
+  /** How long a cluster no route uses any more stays published, so requests in flight on it finish. */
+  clusterRetentionMs?: number;
 }
 
 export interface ControlPlane {
@@ -43,7 +45,13 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const metrics = new XdsMetrics({ processMetrics: true });
   const cache = new SnapshotCache();
   const clients = new ClientRegistry(metrics);
-  const pipeline = new ConfigPipeline({ paths: o.paths, cache, metrics, listenAddress: o.listenAddress });
+  const pipeline = new ConfigPipeline({
+    paths: o.paths,
+    cache,
+    metrics,
+    listenAddress: o.listenAddress,
+    clusterRetentionMs: o.clusterRetentionMs,
+  });
   const reload = () => {
     try {
       pipeline.run();
@@ -75,6 +83,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     reload,
     close: async () => {
       watcher?.close();
+      pipeline.close();
       await xds.close();
       await admin.close();
     },

@@ -178,8 +178,6 @@ export interface PoolIR {
   endpoints: EndpointIR[];
   /** Absent when the pool has no endpointPickerRef: the pool is then load-balanced without a picker. */
   endpointPicker?: EndpointPickerIR;
-  /** ext_proc HTTP filter name for this pool: "envoy.filters.http.ext_proc/inferencepool/<ns>/<name>". */
-  filterName: string;
 }
 
 // ---------------------------------------------------------------- status (computed in stage 1)

@@ -12,7 +12,8 @@ import { logger } from '../util/log';
 import type { SnapshotCache } from '../xds/cache';
 import type { XdsMetrics } from '../xds/metrics';
 import { shortType, XDS } from '../xds/resource-types';
-import { buildSnapshot, replaceTypes, typeSnapshot, type Snapshot } from '../xds/snapshot';
+import { buildSnapshot, replaceTypes, resourcesOf, typeSnapshot, type Snapshot } from '../xds/snapshot';
+import { ClusterRetention } from './retire';
 import { loadAssignments, onlyEndpointsChanged, shapeOf } from './endpoints';
 
 const log = logger('sources.pipeline');
@@ -38,6 +39,8 @@ export interface PipelineOptions {
   metrics?: XdsMetrics;
   /** Address the compiled listeners bind (default 0.0.0.0). */
   listenAddress?: string;
+  /** How long a cluster no route uses any more stays published (DEFAULT_CLUSTER_RETENTION_MS). */
+  clusterRetentionMs?: number;
 }
 
 export class ConfigPipeline {
@@ -48,8 +51,17 @@ export class ConfigPipeline {
   private readonly published = new Map<string, Snapshot>();
   lastReport?: RunReport;
   lastGoodReport?: RunReport;
+  private readonly retention: ClusterRetention;
+  private expiryTimer?: NodeJS.Timeout;
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    this.retention = new ClusterRetention(options.clusterRetentionMs);
+  }
+
+  /** Stops the timer that republishes when a retired cluster's retention ends. */
+  close(): void {
+    clearTimeout(this.expiryTimer);
+  }
 
   run(): RunReport {
     const started = performance.now();
@@ -82,8 +94,15 @@ export class ConfigPipeline {
       report.path = 'endpoints';
       for (const gw of ir.gateways) {
         const base = this.published.get(gw.key)!;
+        const retiredNames = new Set(this.retention.retiredIn(gw.key));
+        // Retired clusters keep the endpoints they were published with.
+        const retiredEndpoints = resourcesOf(base, XDS.ClusterLoadAssignment).filter((e) =>
+          retiredNames.has(e.clusterName),
+        );
         this.publish(
-          replaceTypes(base, [typeSnapshot(XDS.ClusterLoadAssignment, loadAssignments(gw))]),
+          replaceTypes(base, [
+            typeSnapshot(XDS.ClusterLoadAssignment, [...loadAssignments(gw), ...retiredEndpoints]),
+          ]),
           report,
         );
       }
@@ -95,8 +114,20 @@ export class ConfigPipeline {
       });
       for (const gw of gateways) {
         const broken = violations.filter((v) => v.gateway === gw.key).map(formatViolation);
-        if (broken.length) this.keep(gw.key, broken, report);
-        else this.publish(buildSnapshot(gw.key, gw.resources), report);
+        if (broken.length) {
+          this.keep(gw.key, broken, report);
+          continue;
+        }
+        const previous = this.published.get(gw.key);
+        const kept = this.retention.apply(
+          gw.key,
+          previous && {
+            clusters: resourcesOf(previous, XDS.Cluster),
+            endpoints: resourcesOf(previous, XDS.ClusterLoadAssignment),
+          },
+          gw.resources,
+        );
+        this.publish(buildSnapshot(gw.key, { ...gw.resources, ...kept }), report);
       }
       // A Gateway that is gone gets an empty snapshot: its Envoys drain their listeners.
       for (const group of this.options.cache.groups()) {
@@ -105,7 +136,21 @@ export class ConfigPipeline {
     }
     report.ok = Object.keys(report.kept).length === 0;
     this.last = { resources: loaded.resources, shapes };
+    this.scheduleExpiry();
     return this.finish(report, started);
+  }
+
+  /** When a retired cluster's retention ends, compile and publish again (without it). */
+  private scheduleExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const wait = this.retention.nextExpiryIn();
+    if (wait === undefined) return;
+    this.expiryTimer = setTimeout(() => {
+      // Forces the full path: the fast path would carry the retired clusters' endpoints over again.
+      this.last = undefined;
+      this.run();
+    }, wait + 10);
+    this.expiryTimer.unref();
   }
 
   /** What /debug/status shows. */

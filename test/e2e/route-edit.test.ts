@@ -77,11 +77,10 @@ describe('route edit under steady traffic', () => {
     expect(replies.every((r) => BLUE.includes(r.reply.servedBy ?? ''))).toBe(true);
   }, 30000);
 
-  // KNOWN BUG (measured, not hidden): when the edit leaves a pool with no route, its ext_proc filter leaves the
-  // listener (a listener update with a 1 s drain) and its clusters are removed; the requests in flight at that
-  // moment fail: Envoy logs "ext_proc ... Received gRPC error on stream: 13, message via_upstream" and answers
-  // 500, and a keep-alive connection of the drained listener is cut. Seen: 4-9 requests (of 350-820).
-  test('moving the only rule off a pool under traffic: serves within 2 s; KNOWN BUG: a dozen in-flight requests may fail', async () => {
+  // The listener's filter chain does not depend on which pools routes use, and the pool's clusters stay
+  // published for a retention period after their last route moved (make-before-break), so requests in flight
+  // on the old pool finish.
+  test('moving the only rule off a pool under traffic: serves within 2 s and no request fails', async () => {
     const load = steadyLoad(4, (i) => post(L, '/v1/completions', completion(`steady ${i}`)), 30000);
     await sleep(500);
     const t0 = Date.now();
@@ -103,8 +102,7 @@ describe('route edit under steady traffic', () => {
     );
     expect(ms).toBeLessThan(2000);
     expect(replies.length).toBeGreaterThan(100);
-    // Bounded by what is in flight (4) plus the drained listener's keep-alive connections.
-    expect(failed.length).toBeLessThanOrEqual(12);
+    expect(failed).toEqual([]);
     expect(BLUE).toContain(replies[0].reply.servedBy);
     expect(GREEN).toContain(replies[replies.length - 1].reply.servedBy);
   }, 30000);

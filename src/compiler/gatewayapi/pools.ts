@@ -105,7 +105,6 @@ export function resolvePool(ctx: Context, pool: InferencePool): PoolState {
     targetPorts,
     endpoints: poolEndpoints(ctx, pool, targetPorts),
     ...(picker ? { endpointPicker: picker } : {}),
-    filterName: `envoy.filters.http.ext_proc/inferencepool/${key}`,
   };
   const state: PoolState = { pool, ir, ...(invalid ? { invalidExtensionRef: invalid } : {}) };
   ctx.poolCache.set(key, state);

@@ -1,6 +1,6 @@
 // One Listener per Gateway port, with an HTTP connection manager whose filter chain is:
-//   header_mutation (strip client-sent destination headers) → one ext_proc per InferencePool (disabled unless a
-//   route re-enables it) → router.
+//   header_mutation (strip client-sent destination headers) → [body-based router] → the Endpoint Picker ext_proc
+//   (disabled unless a route to a pool enables it) → router.
 // HTTPS ports get one filter chain per Gateway listener, matched by SNI, each terminating TLS.
 
 import type { Listener } from '../../../generated/envoy/config/listener/v3/listener';
@@ -9,20 +9,12 @@ import {
   HttpConnectionManager_CodecType,
   type HttpConnectionManager,
 } from '../../../generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
-import {
-  ProcessingMode_BodySendMode,
-  ProcessingMode_HeaderSendMode,
-} from '../../../generated/envoy/extensions/filters/http/ext_proc/v3/processing_mode';
-import type { BodyBasedRouterIR, GatewayIR, PoolIR, PortIR, TLSChainIR } from '../ir';
-import { adsSource, seconds, socketAddress, type Mode } from './common';
-import { DESTINATION_KEY, DESTINATION_METADATA_NAMESPACE } from './cluster';
+import type { GatewayIR, PoolIR, PortIR, TLSChainIR } from '../ir';
+import { adsSource, socketAddress, type Mode } from './common';
+import { DESTINATION_KEY } from './cluster';
+import { bodyBasedRouterFilter, endpointPickerFilter } from './extproc';
 import { routeConfiguration } from './route';
 import { make, pack, T, type DeepPartial } from './types';
-
-export const BBR_FILTER_NAME = 'envoy.filters.http.ext_proc/body-based-router';
-
-/** The GIE protocol's data-plane → EPP subset hint namespace. */
-export const SUBSET_HINT_NAMESPACE = 'envoy.lb.subset_hint';
 
 export interface ListenerOptions {
   mode: Mode;
@@ -93,11 +85,11 @@ function httpConnectionManager(
   mode: Mode,
   statPrefix: string,
 ): DeepPartial<HttpConnectionManager> {
-  const filters: DeepPartial<HttpFilter>[] = [];
-  const pickers = gw.pools.filter((p) => p.endpointPicker);
-  if (gw.pools.length) filters.push(stripDestinationHeaders());
+  // The filter chain does not depend on which pools the routes use: a route edit must never change the
+  // Listener, since Envoy drains a changed listener and cuts the requests in flight on it.
+  const filters: DeepPartial<HttpFilter>[] = [stripDestinationHeaders()];
   if (gw.bodyBasedRouter) filters.push(bodyBasedRouterFilter(gw.bodyBasedRouter));
-  for (const p of pickers) filters.push(extProcFilter(p));
+  filters.push(endpointPickerFilter());
   filters.push({
     name: 'envoy.filters.http.router',
     configType: { $case: 'typedConfig', value: pack(T.Router, {}) },
@@ -131,78 +123,6 @@ function stripDestinationHeaders(): DeepPartial<HttpFilter> {
               },
             },
           ],
-        },
-      }),
-    },
-  };
-}
-
-/** The BBR copies the body's model into X-Gateway-Model-Name (and its base model) and clears the route cache. */
-function bodyBasedRouterFilter(bbr: BodyBasedRouterIR): DeepPartial<HttpFilter> {
-  return {
-    name: BBR_FILTER_NAME,
-    configType: {
-      $case: 'typedConfig',
-      value: pack(T.ExternalProcessor, {
-        grpcService: {
-          targetSpecifier: {
-            $case: 'envoyGrpc',
-            value: { clusterName: bbr.clusterName, authority: bbr.authority },
-          },
-          timeout: seconds(10),
-        },
-        // A request whose model cannot be read must not silently match the wrong route.
-        failureModeAllow: false,
-        processingMode: {
-          requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
-          responseHeaderMode: ProcessingMode_HeaderSendMode.SKIP,
-          requestBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
-          responseBodyMode: ProcessingMode_BodySendMode.NONE,
-          requestTrailerMode: ProcessingMode_HeaderSendMode.SEND,
-          responseTrailerMode: ProcessingMode_HeaderSendMode.SKIP,
-        },
-        messageTimeout: seconds(1000),
-      }),
-    },
-  };
-}
-
-/**
- * The Endpoint Picker for one pool, per the GIE protocol: headers and trailers SEND, bodies FULL_DUPLEX_STREAMED,
- * the subset hint forwarded, and envoy.lb dynamic metadata accepted from the EPP. Disabled here and re-enabled
- * only on routes to this pool, so other routes never talk to it.
- */
-function extProcFilter(p: PoolIR): DeepPartial<HttpFilter> {
-  const epp = p.endpointPicker!;
-  return {
-    name: p.filterName,
-    disabled: true,
-    configType: {
-      $case: 'typedConfig',
-      value: pack(T.ExternalProcessor, {
-        grpcService: {
-          targetSpecifier: {
-            $case: 'envoyGrpc',
-            value: { clusterName: epp.clusterName, authority: epp.authority },
-          },
-          timeout: seconds(10),
-        },
-        failureModeAllow: epp.failOpen,
-        // The endpoint that actually served the request (after retries), for the EPP's completion hooks: Envoy
-        // has no filter that writes envoy.lb/x-gateway-destination-endpoint-served, but it reports this attribute.
-        responseAttributes: ['upstream.address'],
-        processingMode: {
-          requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
-          responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
-          requestBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
-          responseBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
-          requestTrailerMode: ProcessingMode_HeaderSendMode.SEND,
-          responseTrailerMode: ProcessingMode_HeaderSendMode.SEND,
-        },
-        messageTimeout: seconds(1000),
-        metadataOptions: {
-          forwardingNamespaces: { untyped: [DESTINATION_METADATA_NAMESPACE, SUBSET_HINT_NAMESPACE] },
-          receivingNamespaces: { untyped: [DESTINATION_METADATA_NAMESPACE] },
         },
       }),
     },

@@ -24,6 +24,7 @@ import type {
   URLRewriteIR,
 } from '../ir';
 import { duration } from './common';
+import { EPP_FILTER_NAME, eppGrpcService } from './extproc';
 import { make, pack, T, type DeepPartial } from './types';
 
 const REDIRECT_CODES: Record<number, RedirectAction_RedirectResponseCode> = {
@@ -166,13 +167,17 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Re-enables a pool's ext_proc filter (disabled in the HCM) on one route, with the pool's failure mode. */
+/** Enables the Endpoint Picker filter (disabled in the HCM) on one route: this pool's EPP and failure mode. */
 function enableExtProc(pool: PoolIR | undefined): Record<string, Any> {
-  if (!pool?.endpointPicker) return {};
+  const epp = pool?.endpointPicker;
+  if (!epp) return {};
   const perRoute = pack(T.ExtProcPerRoute, {
-    override: { $case: 'overrides', value: { failureModeAllow: pool.endpointPicker.failOpen } },
+    override: {
+      $case: 'overrides',
+      value: { grpcService: eppGrpcService(epp.clusterName, epp.authority), failureModeAllow: epp.failOpen },
+    },
   });
-  return { [pool.filterName]: pack(T.FilterConfig, { config: perRoute }) };
+  return { [EPP_FILTER_NAME]: pack(T.FilterConfig, { config: perRoute }) };
 }
 
 function match(r: RouteIR): DeepPartial<RouteMatch> {
