@@ -19,4 +19,12 @@ if ! .tools/bin/envoy --version 2>/dev/null | grep -q "/${ENVOY_VERSION}/"; then
   mkdir -p .tools/bin
   ln -sf "$real" .tools/bin/envoy
 fi
+# Headless Chromium (Debian's package) renders the benchmark report in a test. Installed when missing and we
+# may (root with apt-get, as on CI and the polyglot machines); otherwise that one test says it is skipped.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing chromium (Debian package) for the report test"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+    || echo "setup: chromium could not be installed; the report rendering test will be skipped"
+fi
+
 .tools/bin/envoy --version | sed -n 's/.*version: /setup: envoy /p'
