@@ -1,5 +1,5 @@
 // The decision for one request (reference EPP requestcontrol/director.go): model rewrite → objective and priority
-// → admission (shed sheddable requests while saturated) → candidates (subset hint, test header) → scheduler →
+// → admission (shed sheddable requests while saturated) → candidates (subset hint, reachable, test header) → scheduler →
 // ordered endpoints; prefix-index learning after the decision; metrics and in-flight accounting on completion.
 
 import { performance } from 'node:perf_hooks';
@@ -7,7 +7,7 @@ import { resolvePriority, shouldShed, SHED_MESSAGE } from './admission/admission
 import { poolSaturation } from './admission/saturation';
 import { buildFromConfig, type BuiltConfig } from './config/build';
 import type { EndpointPickerConfig } from './config/types';
-import type { Datastore } from './datastore/datastore';
+import { DEFAULT_UNREACHABLE_AFTER_FAILURES, reachable, type Datastore } from './datastore/datastore';
 import type { EppMetrics } from './observability/metrics';
 import { selectByHeader, TEST_SELECTION_HEADER } from './plugins/header-based-testing-filter';
 import { blockHashes } from './prefix/hash';
@@ -48,6 +48,11 @@ export interface DirectorOptions {
   now?: () => number;
   hasher?: Hasher;
   registry?: PluginRegistry;
+  /**
+   * Consecutive failed scrapes after which an endpoint is left out of the candidates (default 3; ≤ 0 never),
+   * unless that would leave none. A killed model server whose Pod still reads Ready stops being picked.
+   */
+  unreachableAfterFailures?: number;
 }
 
 export interface EppDirector extends Director {
@@ -102,6 +107,7 @@ export function createDirector(opts: DirectorOptions): EppDirector {
   const random = opts.random ?? Math.random;
   const now = opts.now ?? Date.now;
   const hasher = opts.hasher ?? blockHashes;
+  const unreachableAfter = opts.unreachableAfterFailures ?? DEFAULT_UNREACHABLE_AFTER_FAILURES;
   const built = buildFromConfig(
     opts.config,
     { random, now, onPrefixIndexSize: (n) => metrics.prefixIndexerSize.set(n) },
@@ -138,7 +144,10 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     target: string,
     priority: number,
   ): Decision {
-    const pool = input.subset === undefined ? all : subsetCandidates(all, input.subset);
+    const pool = reachable(
+      input.subset === undefined ? all : subsetCandidates(all, input.subset),
+      unreachableAfter,
+    );
     if (pool.length === 0) {
       metrics.requestError(incoming, target, 'Internal');
       return { kind: 'reject', status: 500, message: NO_CANDIDATES };
@@ -173,6 +182,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     }
     let candidates: EndpointState[] = input.subset === undefined ? all : subsetCandidates(all, input.subset);
     if (candidates.length === 0) return reject(503, NO_CANDIDATES, incoming, target);
+    // Endpoints that stopped answering scrapes are left out, failing open when that would leave none.
+    candidates = reachable(candidates, unreachableAfter);
     const testSelection = headers[TEST_SELECTION_HEADER];
     if (testSelection) {
       candidates = selectByHeader(testSelection, candidates);

@@ -33,6 +33,10 @@ export interface EndpointState {
   endpoint: Endpoint;
   /** Undefined until the first successful scrape. */
   metrics?: EndpointMetrics;
+  /** Consecutive failed scrapes (refused, timed out, non-200); 0 or undefined once one succeeds. */
+  scrapeFailures?: number;
+  /** ms since epoch of the first failed scrape of the current failure run; undefined while reachable. */
+  unreachableSince?: number;
 }
 
 /** The OpenAI-style request, parsed once from the body. */

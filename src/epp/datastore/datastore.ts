@@ -26,6 +26,28 @@ const sameEndpoint = (a: Endpoint, b: Endpoint) =>
   a.pod === b.pod &&
   JSON.stringify(a.labels) === JSON.stringify(b.labels);
 
+/** Consecutive failed scrapes after which an endpoint is left out of scheduling (~150 ms at the 50 ms interval). */
+export const DEFAULT_UNREACHABLE_AFTER_FAILURES = 3;
+
+/** True when the endpoint failed its last `after` scrapes or more (`after` ≤ 0: never). */
+export function isUnreachable(s: EndpointState, after = DEFAULT_UNREACHABLE_AFTER_FAILURES): boolean {
+  return after > 0 && (s.scrapeFailures ?? 0) >= after;
+}
+
+/**
+ * The endpoints not unreachable, or all of them when none is reachable (fail open, like the utilization
+ * detector's filter: a scrape problem on every endpoint must not take the whole pool down). Returns `endpoints`
+ * itself when nothing is excluded.
+ */
+export function reachable<T extends EndpointState>(
+  endpoints: T[],
+  after = DEFAULT_UNREACHABLE_AFTER_FAILURES,
+): T[] {
+  if (!endpoints.some((e) => isUnreachable(e, after))) return endpoints;
+  const up = endpoints.filter((e) => !isUnreachable(e, after));
+  return up.length > 0 ? up : endpoints;
+}
+
 export class Datastore extends EventEmitter<DatastoreEvents> {
   private view: PoolView = { endpoints: [], objectives: new Map(), rewrites: [], models: new Map() };
   private states: EndpointState[] = [];
@@ -55,7 +77,14 @@ export class Datastore extends EventEmitter<DatastoreEvents> {
       const old = this.byKey.get(e.key);
       const keep = old && sameEndpoint(old.endpoint, e);
       if (!keep) changed = true;
-      const state: EndpointState = keep ? old : { endpoint: e, metrics: old?.metrics };
+      const state: EndpointState = keep
+        ? old
+        : {
+            endpoint: e,
+            metrics: old?.metrics,
+            scrapeFailures: old?.scrapeFailures,
+            unreachableSince: old?.unreachableSince,
+          };
       next.push(state);
       byKey.set(e.key, state);
     }
@@ -86,6 +115,19 @@ export class Datastore extends EventEmitter<DatastoreEvents> {
   updateMetrics(key: string, metrics: EndpointMetrics): void {
     const s = this.byKey.get(key);
     if (s) s.metrics = metrics;
+  }
+
+  /** Whether the endpoint answered its last scrape (HTTP 200); `at` is ms since epoch. */
+  recordScrape(key: string, reached: boolean, at: number): void {
+    const s = this.byKey.get(key);
+    if (!s) return;
+    if (reached) {
+      s.scrapeFailures = 0;
+      s.unreachableSince = undefined;
+    } else {
+      if (!s.scrapeFailures) s.unreachableSince = at;
+      s.scrapeFailures = (s.scrapeFailures ?? 0) + 1;
+    }
   }
 
   objectives(): ReadonlyMap<string, InferenceObjective> {

@@ -2,6 +2,7 @@
 // children are cached so recording on the request path is a Map lookup and an increment.
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isUnreachable } from '../datastore/datastore';
 import type { EndpointState } from '../types';
 
 const DURATION_BUCKETS = [
@@ -18,6 +19,8 @@ const PLUGIN_BUCKETS = [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.
 export interface PoolStats {
   poolName(): string;
   endpoints(): readonly EndpointState[];
+  /** The director's unreachableAfterFailures (default 3), for inference_pool_unreachable_endpoints. */
+  unreachableAfterFailures?: number;
 }
 
 type Labels<K extends string> = Partial<Record<K, string | number>>;
@@ -152,6 +155,17 @@ export class EppMetrics {
       registers,
       collect() {
         this.set({ name: pool.poolName() }, new Set(pool.endpoints().map((e) => e.endpoint.pod)).size);
+      },
+    });
+    new Gauge({
+      name: 'inference_pool_unreachable_endpoints',
+      help: 'The number of endpoints left out of scheduling after consecutive failed metrics scrapes.',
+      labelNames: ['name'],
+      registers,
+      collect() {
+        let n = 0;
+        for (const e of pool.endpoints()) if (isUnreachable(e, pool.unreachableAfterFailures)) n++;
+        this.set({ name: pool.poolName() }, n);
       },
     });
   }
