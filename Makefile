@@ -22,7 +22,7 @@ e2e: build
 
 bench: build
 	@node bin/infergate.js bench compile
-	@node dist/bench/routing/run.js
+	@node bin/infergate.js bench routing
 
 up: build
 	@node bin/infergate.js up examples/quickstart

@@ -4,6 +4,7 @@ import { main as benchCompile } from '../../bench/compile/run';
 import { main as benchEppDecision } from '../../bench/epp-decision/run';
 import { main as benchXdsFanout } from '../../bench/xds-fanout/run';
 import { main as benchEppThroughput } from '../../bench/epp-throughput/run';
+import { main as benchRouting } from '../../bench/routing/run';
 import { UsageError } from './main';
 
 const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
@@ -11,6 +12,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   'epp-decision': benchEppDecision,
   'xds-fanout': benchXdsFanout,
   'epp-throughput': benchEppThroughput,
+  routing: benchRouting,
 };
 
 export async function runBench(args: string[]): Promise<number> {
