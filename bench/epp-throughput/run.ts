@@ -16,6 +16,14 @@ import { renderBootstrap } from '../../src/compiler/output';
 import * as http from 'node:http';
 import { findEnvoy, projectRoot } from '../../src/util/envoy';
 import { LOADGEN_JS, type LoadConfig, type LoadResult } from './loadgen';
+import {
+  DOC,
+  gatewayWithClass,
+  inferencePool,
+  localEpp,
+  localService,
+  readyPod,
+} from '../../src/util/manifests';
 
 const MODEL = 'bench-model';
 const METRICS_TEXT = `# TYPE vllm:num_requests_running gauge
@@ -96,20 +104,7 @@ async function freePort(): Promise<number> {
 }
 
 function resources(listen: number, epp: number, sim: number): string {
-  return `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: infergate}
-spec: {controllerName: infergate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, protocol: HTTP, port: ${listen}}]
----
-apiVersion: gateway.networking.k8s.io/v1
+  const routes = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: routes, namespace: default}
 spec:
@@ -118,48 +113,15 @@ spec:
   - matches: [{headers: [{name: ${ROUTE_HEADER}, value: epp}]}]
     backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: bench}]
   - matches: [{headers: [{name: ${ROUTE_HEADER}, value: direct}]}]
-    backendRefs: [{name: sims, port: ${sim}}]
----
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: bench, namespace: default}
-spec:
-  selector: {matchLabels: {app: bench-sim}}
-  targetPorts: [{number: ${sim}}]
-  endpointPickerRef: {name: bench-epp, port: {number: 9002}, failureMode: FailClose}
----
-apiVersion: v1
-kind: Service
-metadata: {name: bench-epp, namespace: default}
-spec: {ports: [{name: grpc, port: 9002, appProtocol: kubernetes.io/h2c}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: bench-epp-1, namespace: default, labels: {kubernetes.io/service-name: bench-epp}}
-addressType: IPv4
-ports: [{name: grpc, port: ${epp}}]
-endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: sims, namespace: default}
-spec: {ports: [{name: http, port: ${sim}}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: sims-1, namespace: default, labels: {kubernetes.io/service-name: sims}}
-addressType: IPv4
-ports: [{name: http, port: ${sim}}]
-endpoints: [${SIM_IPS.map((ip) => `{addresses: ["${ip}"], conditions: {ready: true}}`).join(', ')}]
----
-${SIM_IPS.map(
-  (ip, i) => `apiVersion: v1
-kind: Pod
-metadata: {name: sim-${i}, namespace: default, labels: {app: bench-sim}}
-status: {podIP: ${ip}, conditions: [{type: Ready, status: "True"}]}
----`,
-).join('\n')}
-`;
+    backendRefs: [{name: sims, port: ${sim}}]`;
+  return [
+    gatewayWithClass('gw', 'default', listen),
+    routes,
+    inferencePool('bench', { app: 'bench-sim', targetPorts: [sim], epp: { service: 'bench-epp' } }),
+    localEpp('bench-epp', epp),
+    localService('sims', sim, SIM_IPS, sim),
+    ...SIM_IPS.map((ip, i) => readyPod(`sim-${i}`, 'bench-sim', ip)),
+  ].join(DOC);
 }
 
 /** CPU seconds (user + system, all threads) of a process so far, from /proc/<pid>/stat. */

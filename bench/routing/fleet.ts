@@ -13,6 +13,14 @@ import { formatProblem } from '../../src/api/types';
 import { compile, formatViolation, staticBootstrap } from '../../src/compiler';
 import { renderBootstrap } from '../../src/compiler/output';
 import { findEnvoy, projectRoot } from '../../src/util/envoy';
+import {
+  DOC,
+  gatewayWithClass,
+  inferencePool,
+  localEpp,
+  localService,
+  readyPod,
+} from '../../src/util/manifests';
 
 export type StrategyName = 'round-robin' | 'infergate' | 'infergate-no-prefix';
 export const STRATEGIES: readonly StrategyName[] = ['round-robin', 'infergate', 'infergate-no-prefix'];
@@ -55,20 +63,7 @@ export function resourcesYaml(
   simPort: number,
   eppPort: number,
 ): string {
-  const head = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: infergate}
-spec: {controllerName: infergate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: bench, namespace: default}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, protocol: HTTP, port: ${listenPort}}]
----`;
-  const route = (backend: string) => `
-apiVersion: gateway.networking.k8s.io/v1
+  const route = (backend: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: llm, namespace: default}
 spec:
@@ -76,56 +71,18 @@ spec:
   rules:
   - matches: [{path: {type: PathPrefix, value: /}}]
     backendRefs: [${backend}]
-    timeouts: {request: 300s}
----`;
+    timeouts: {request: 300s}`;
+  const gateway = gatewayWithClass('bench', 'default', listenPort);
   if (strategy === 'round-robin') {
-    const endpoints = addrs.map((a) => `{addresses: ["${a}"], conditions: {ready: true}}`).join(', ');
-    return `${head}${route('{name: sims, port: 80}')}
-apiVersion: v1
-kind: Service
-metadata: {name: sims, namespace: default}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: sims-1, namespace: default, labels: {kubernetes.io/service-name: sims}}
-addressType: IPv4
-ports: [{name: http, port: ${simPort}}]
-endpoints: [${endpoints}]
-`;
+    return [gateway, route('{name: sims, port: 80}'), localService('sims', 80, addrs, simPort)].join(DOC);
   }
-  const pods = addrs
-    .map(
-      (a, i) => `
-apiVersion: v1
-kind: Pod
-metadata: {name: sim-${i}, namespace: default, labels: {app: sim}}
-status: {phase: Running, podIP: ${a}, conditions: [{type: Ready, status: "True"}]}
----`,
-    )
-    .join('');
-  return `${head}${route('{group: inference.networking.k8s.io, kind: InferencePool, name: sims}')}
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: sims, namespace: default}
-spec:
-  selector: {matchLabels: {app: sim}}
-  targetPorts: [{number: ${simPort}}]
-  endpointPickerRef: {name: sims-epp, port: {number: 9002}, failureMode: FailClose}
----
-apiVersion: v1
-kind: Service
-metadata: {name: sims-epp, namespace: default}
-spec: {ports: [{name: grpc, port: 9002, appProtocol: kubernetes.io/h2c}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: sims-epp-1, namespace: default, labels: {kubernetes.io/service-name: sims-epp}}
-addressType: IPv4
-ports: [{name: grpc, port: ${eppPort}}]
-endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
----${pods}
-`;
+  return [
+    gateway,
+    route('{group: inference.networking.k8s.io, kind: InferencePool, name: sims}'),
+    inferencePool('sims', { app: 'sim', targetPorts: [simPort], epp: { service: 'sims-epp' } }),
+    localEpp('sims-epp', eppPort),
+    ...addrs.map((a, i) => readyPod(`sim-${i}`, 'sim', a)),
+  ].join(DOC);
 }
 
 export async function startFleet(o: FleetOptions): Promise<Fleet> {

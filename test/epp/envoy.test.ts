@@ -7,6 +7,7 @@ import { compile, formatViolation, staticBootstrap } from '../../src/compiler';
 import { renderBootstrap } from '../../src/compiler/output';
 import { startEpp, type RunningEpp } from '../../src/cli/epp';
 import type { Decision, Director, RequestInput, ResponseInfo } from '../../src/epp/types';
+import { DOC, gatewayWithClass, inferencePool, localEpp, readyPod } from '../../src/util/manifests';
 import { startBackend, type Backend } from '../support/backend';
 import { freePort, startEnvoy, type RunningEnvoy } from '../support/envoy';
 
@@ -29,47 +30,16 @@ class PodDirector implements Director {
 }
 
 function resources(listenPort: number, pod1: Backend, eppPort: number, deadPort: number): string {
-  const pool = (name: string, mode: string, port: number) => `
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: ${name}, namespace: default}
-spec:
-  selector: {matchLabels: {app: model}}
-  targetPorts: [{number: ${pod1.port}}]
-  endpointPickerRef: {name: ${name}-epp, port: {number: 9002}, failureMode: ${mode}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}-epp, namespace: default}
-spec: {ports: [{name: grpc, port: 9002, appProtocol: kubernetes.io/h2c}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ${name}-epp-1, namespace: default, labels: {kubernetes.io/service-name: ${name}-epp}}
-addressType: IPv4
-ports: [{name: grpc, port: ${port}}]
-endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
----`;
-  const pod = (name: string, ip: string) => `
-apiVersion: v1
-kind: Pod
-metadata: {name: ${name}, namespace: default, labels: {app: model}}
-status: {podIP: ${ip}, conditions: [{type: Ready, status: "True"}]}
----`;
-  return `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: infergate}
-spec: {controllerName: infergate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, protocol: HTTP, port: ${listenPort}}]
----
-apiVersion: gateway.networking.k8s.io/v1
+  const pool = (name: string, failureMode: 'FailOpen' | 'FailClose', port: number) =>
+    [
+      inferencePool(name, {
+        app: 'model',
+        targetPorts: [pod1.port],
+        epp: { service: `${name}-epp`, failureMode },
+      }),
+      localEpp(`${name}-epp`, port),
+    ].join(DOC);
+  const routes = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: routes, namespace: default}
 spec:
@@ -80,14 +50,16 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /open}}]
     backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: dead-open}]
   - matches: [{path: {type: PathPrefix, value: /close}}]
-    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: dead-close}]
----
-${pool('live', 'FailClose', eppPort)}
-${pool('dead-open', 'FailOpen', deadPort)}
-${pool('dead-close', 'FailClose', deadPort)}
-${pod('model-0', '127.0.0.41')}
-${pod('model-1', '127.0.0.42')}
-`;
+    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: dead-close}]`;
+  return [
+    gatewayWithClass('gw', 'default', listenPort),
+    routes,
+    pool('live', 'FailClose', eppPort),
+    pool('dead-open', 'FailOpen', deadPort),
+    pool('dead-close', 'FailClose', deadPort),
+    readyPod('model-0', 'model', '127.0.0.41'),
+    readyPod('model-1', 'model', '127.0.0.42'),
+  ].join(DOC);
 }
 
 describe('EPP behind a real Envoy', () => {

@@ -12,6 +12,7 @@ import { compile, formatViolation, staticBootstrap } from '../../src/compiler';
 import { renderBootstrap } from '../../src/compiler/output';
 import { startSimFleet, type SimFleet } from '../../src/sim';
 import { freePort, startEnvoy, tmpDir, type RunningEnvoy } from '../support/envoy';
+import { DOC, gatewayWithClass, inferencePool, localEpp, readyPod } from '../../src/util/manifests';
 
 jest.setTimeout(60_000);
 
@@ -30,72 +31,33 @@ interface Ports {
 }
 
 function resourcesYaml(p: Ports): string {
-  const pool = (name: string, mode: string, service: string) => `
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: ${name}, namespace: default}
-spec:
-  selector: {matchLabels: {app: stack-sim}}
-  targetPorts: [{number: ${p.sim}}]
-  endpointPickerRef: {name: ${service}, port: {number: 9002}, failureMode: ${mode}}
----`;
-  const service = (name: string, port: number) => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: default}
-spec: {ports: [{name: grpc, port: 9002, appProtocol: kubernetes.io/h2c}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ${name}-1, namespace: default, labels: {kubernetes.io/service-name: ${name}}}
-addressType: IPv4
-ports: [{name: grpc, port: ${port}}]
-endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
----`;
-  const pod = (i: number) => `
-apiVersion: v1
-kind: Pod
-metadata: {name: sim-${i}, namespace: default, labels: {app: stack-sim}}
-status: {podIP: ${POD_IPS[i]}, conditions: [{type: Ready, status: "True"}]}
----`;
-  const objective = (name: string, priority: number) => `
-apiVersion: inference.networking.x-k8s.io/v1alpha2
+  const pool = (name: string, failureMode: 'FailOpen' | 'FailClose', service: string) =>
+    inferencePool(name, { app: 'stack-sim', targetPorts: [p.sim], epp: { service, failureMode } });
+  const objective = (name: string, priority: number) => `apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceObjective
 metadata: {name: ${name}, namespace: default}
-spec: {priority: ${priority}, poolRef: {name: main}}
----`;
+spec: {priority: ${priority}, poolRef: {name: main}}`;
   const rule = (route: string, poolName: string) => `
   - matches: [{headers: [{name: ${ROUTE_HEADER}, value: ${route}}]}]
     backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: ${poolName}}]`;
-  return `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: infergate}
-spec: {controllerName: infergate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, protocol: HTTP, port: ${p.listen}}]
----
-apiVersion: gateway.networking.k8s.io/v1
+  const routes = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: routes, namespace: default}
 spec:
   parentRefs: [{name: gw}]
-  rules:${rule('main', 'main')}${rule('open', 'side-open')}${rule('close', 'side-close')}
----
-${pool('main', 'FailClose', 'main-epp')}
-${pool('side-open', 'FailOpen', 'side-epp')}
-${pool('side-close', 'FailClose', 'side-epp')}
-${service('main-epp', p.epp)}
-${service('side-epp', p.sideEpp)}
-${POD_IPS.map((_, i) => pod(i)).join('\n')}
-${objective('critical', 10)}
-${objective('sheddable', -1)}
-`;
+  rules:${rule('main', 'main')}${rule('open', 'side-open')}${rule('close', 'side-close')}`;
+  return [
+    gatewayWithClass('gw', 'default', p.listen),
+    routes,
+    pool('main', 'FailClose', 'main-epp'),
+    pool('side-open', 'FailOpen', 'side-epp'),
+    pool('side-close', 'FailClose', 'side-epp'),
+    localEpp('main-epp', p.epp),
+    localEpp('side-epp', p.sideEpp),
+    ...POD_IPS.map((ip, i) => readyPod(`sim-${i}`, 'stack-sim', ip)),
+    objective('critical', 10),
+    objective('sheddable', -1),
+  ].join(DOC);
 }
 
 interface Reply {

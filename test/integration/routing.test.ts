@@ -5,64 +5,28 @@
 import { parseText } from '../../src/api/load';
 import { compile, formatViolation, staticBootstrap } from '../../src/compiler';
 import { renderBootstrap } from '../../src/compiler/output';
+import {
+  DOC,
+  gatewayWithClass,
+  inferencePool,
+  localEpp,
+  localService,
+  readyPod,
+} from '../../src/util/manifests';
 import { startBackend, type Backend } from '../support/backend';
 import { freePort, startEnvoy, type RunningEnvoy } from '../support/envoy';
 
 function resources(listenPort: number, b: Record<string, Backend>, deadEppPort: number): string {
-  const slice = (svc: string, be: Backend) => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${svc}, namespace: default}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ${svc}-1, namespace: default, labels: {kubernetes.io/service-name: ${svc}}}
-addressType: IPv4
-ports: [{name: http, port: ${be.port}}]
-endpoints: [{addresses: ["${be.address}"], conditions: {ready: true}}]
----`;
-  const pool = (name: string, app: string, mode: string) => `
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: ${name}, namespace: default}
-spec:
-  selector: {matchLabels: {app: ${app}}}
-  targetPorts: [{number: ${b.pod1.port}}]
-  endpointPickerRef: {name: ${name}-epp, port: {number: 9002}, failureMode: ${mode}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}-epp, namespace: default}
-spec: {ports: [{name: grpc, port: 9002, appProtocol: kubernetes.io/h2c}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ${name}-epp-1, namespace: default, labels: {kubernetes.io/service-name: ${name}-epp}}
-addressType: IPv4
-ports: [{name: grpc, port: ${deadEppPort}}]
-endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
----`;
-  const pod = (name: string, app: string, ip: string) => `
-apiVersion: v1
-kind: Pod
-metadata: {name: ${name}, namespace: default, labels: {app: ${app}}}
-status: {podIP: ${ip}, conditions: [{type: Ready, status: "True"}]}
----`;
-  return `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: infergate}
-spec: {controllerName: infergate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, protocol: HTTP, port: ${listenPort}}]
----
-apiVersion: gateway.networking.k8s.io/v1
+  const pool = (name: string, mode: 'FailOpen' | 'FailClose') =>
+    [
+      inferencePool(name, {
+        app: 'model',
+        targetPorts: [b.pod1.port],
+        epp: { service: `${name}-epp`, failureMode: mode },
+      }),
+      localEpp(`${name}-epp`, deadEppPort),
+    ].join(DOC);
+  const routes = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: routes, namespace: default}
 spec:
@@ -77,15 +41,17 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /open}}]
     backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-open}]
   - matches: [{path: {type: PathPrefix, value: /close}}]
-    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-close}]
----
-${slice('svc-a', b.a)}
-${slice('svc-b', b.b)}
-${pool('pool-open', 'model', 'FailOpen')}
-${pool('pool-close', 'model', 'FailClose')}
-${pod('model-0', 'model', b.pod1.address)}
-${pod('model-1', 'model', b.pod2.address)}
-`;
+    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-close}]`;
+  return [
+    gatewayWithClass('gw', 'default', listenPort),
+    routes,
+    localService('svc-a', 80, [b.a.address], b.a.port),
+    localService('svc-b', 80, [b.b.address], b.b.port),
+    pool('pool-open', 'FailOpen'),
+    pool('pool-close', 'FailClose'),
+    readyPod('model-0', 'model', b.pod1.address),
+    readyPod('model-1', 'model', b.pod2.address),
+  ].join(DOC);
 }
 
 describe('compiled static bootstrap on a real Envoy', () => {
