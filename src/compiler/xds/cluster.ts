@@ -153,7 +153,8 @@ export function extProcCluster(
     typedExtensionProtocolOptions: protocolOptions('h2c', true),
     healthChecks: [
       {
-        timeout: seconds(1),
+        // A slow answer on a busy machine is not a dead EPP (a refused connection fails at once regardless).
+        timeout: seconds(2),
         interval: seconds(1),
         noTrafficInterval: seconds(1),
         unhealthyThreshold: 2,
