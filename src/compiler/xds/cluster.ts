@@ -138,17 +138,6 @@ export function extProcCluster(
     // which is the only point where Envoy can still fail open in FULL_DUPLEX_STREAMED mode. Envoy's default
     // panic routing (to unhealthy hosts) would instead fail the stream later and turn FailOpen into a 500.
     commonLbConfig: { healthyPanicThreshold: { value: 0 } },
-    // Catch a dead EPP after a few refused connections rather than waiting for the next health check; one
-    // transient failure must not eject the only EPP host (with FailClose that would fail every request).
-    outlierDetection: {
-      splitExternalLocalOriginErrors: true,
-      consecutiveLocalOriginFailure: 3,
-      enforcingConsecutiveLocalOriginFailure: 100,
-      enforcingConsecutive5xx: 0,
-      interval: seconds(1),
-      baseEjectionTime: seconds(1),
-      maxEjectionPercent: 100,
-    },
     circuitBreakers: circuitBreakers({ maxRetries: 1024 }),
     typedExtensionProtocolOptions: protocolOptions('h2c', true),
     healthChecks: [
