@@ -44,17 +44,29 @@ function discovery(mode: Mode, name: string, endpoints: EndpointIR[]): DeepParti
   };
 }
 
-function protocolOptions(protocol: 'http1' | 'h2c', h2Windows = false) {
+/**
+ * Streams an ext_proc server sees per HTTP/2 connection. Envoy resets every ext_proc stream when its request
+ * completes, and Node's HTTP/2 server (nghttp2's rapid-reset guard: a burst of 1,000 resets, then 33/s) answers
+ * the 1,001st reset on a connection with GOAWAY — every stream in flight on it then fails. Measured: GOAWAY after
+ * 1,002 resets on one connection; 1–3 Envoy "upstream protocol errors" per benchmark run at ≥ 700 req/s. Moving
+ * to a fresh connection every 500 requests keeps each below the burst.
+ */
+export const EXT_PROC_REQUESTS_PER_CONNECTION = 500;
+
+function protocolOptions(protocol: 'http1' | 'h2c', extProc = false) {
   type Options = DeepPartial<HttpProtocolOptions_ExplicitHttpConfig>;
   const h2: Options = {
     protocolConfig: {
       $case: 'http2ProtocolOptions',
-      value: h2Windows ? { initialStreamWindowSize: 65536, initialConnectionWindowSize: 1048576 } : {},
+      value: extProc ? { initialStreamWindowSize: 65536, initialConnectionWindowSize: 1048576 } : {},
     },
   };
   const h1: Options = { protocolConfig: { $case: 'httpProtocolOptions', value: {} } };
   return {
     [T.HttpProtocolOptions.name]: pack(T.HttpProtocolOptions, {
+      ...(extProc
+        ? { commonHttpProtocolOptions: { maxRequestsPerConnection: EXT_PROC_REQUESTS_PER_CONNECTION } }
+        : {}),
       upstreamProtocolOptions: { $case: 'explicitHttpConfig', value: protocol === 'h2c' ? h2 : h1 },
     }),
   };
