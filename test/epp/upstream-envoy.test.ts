@@ -91,6 +91,23 @@ describe('infergate epp behind an upstream-style Envoy configuration', () => {
     expect([...seen].every((b) => /^pod[0-2]$/.test(b))).toBe(true);
   });
 
+  it('1,200 requests in a row, 8 at a time, all succeed', async () => {
+    // This Envoy (unlike a compiled one, which rotates EPP connections every 500 requests) keeps one connection to
+    // the EPP for all of them: past the 1,000 streams where Node's HTTP/2 rapid-reset guard could act.
+    const statuses = new Map<number, number>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < 1200) {
+          next++;
+          const r = await post({ 'test-epp-endpoint-selection': PODS[next % PODS.length] });
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        }
+      }),
+    );
+    expect(Object.fromEntries(statuses)).toEqual({ 200: 1200 });
+  }, 60_000);
+
   it('a body without a model gets the 400 immediate response', async () => {
     const res = await fetch(`${base}/v1/completions`, {
       method: 'POST',
