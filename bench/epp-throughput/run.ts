@@ -16,6 +16,7 @@ import { renderBootstrap } from '../../src/compiler/output';
 import * as http from 'node:http';
 import { findEnvoy, projectRoot } from '../../src/util/envoy';
 import { LOADGEN_JS, type LoadConfig, type LoadResult } from './loadgen';
+import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
 import {
   DOC,
   gatewayWithClass,
@@ -150,27 +151,6 @@ function startChild(
   return Object.assign(child, { logs: () => logs });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-async function until(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function load(cfg: LoadConfig): Promise<LoadResult> {
   const child = spawn(process.execPath, ['-e', LOADGEN_JS], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -224,9 +204,11 @@ export async function main(args: string[]): Promise<void> {
     epp = startChild(process.execPath, [path.join(root, 'bin', 'infergate.js'), ...eppArgs], {
       INFERGATE_LOG_LEVEL: 'error',
     });
-    await until('the EPP metrics endpoint', 30_000, async () => {
-      if (epp!.exitCode !== null) throw new Error(`epp exited:\n${epp!.logs()}`);
-      return (await fetch(`http://127.0.0.1:${metrics}/metrics`)).ok;
+    const eppChild = epp;
+    await waitFor('the EPP metrics endpoint', () => httpOk(`http://127.0.0.1:${metrics}/metrics`), {
+      timeoutMs: 30_000,
+      everyMs: 100,
+      abortIf: () => (eppChild.exitCode !== null ? `epp exited:\n${eppChild.logs()}` : undefined),
     });
 
     const loaded = parseText(yaml, 'bench.yaml');
@@ -249,8 +231,8 @@ export async function main(args: string[]): Promise<void> {
       await r.text();
       return r.status === 200;
     };
-    await until('Envoy to route through the EPP', 30_000, probe('epp'));
-    await until('Envoy to route directly', 10_000, probe('direct'));
+    await waitFor('Envoy to route through the EPP', probe('epp'), { timeoutMs: 30_000, everyMs: 100 });
+    await waitFor('Envoy to route directly', probe('direct'), { timeoutMs: 10_000, everyMs: 100 });
 
     const eppPid = epp.pid!;
     const envoyPid = envoy.pid!;
@@ -394,8 +376,8 @@ export async function main(args: string[]): Promise<void> {
     console.log(JSON.stringify({ small1KB: report.small1KB, large220KB: report.large220KB }, null, 2));
     console.log(`wrote ${path.relative(process.cwd(), out)}`);
   } finally {
-    if (envoy) await stopChild(envoy);
-    if (epp) await stopChild(epp);
+    if (envoy) await stopProcess(envoy);
+    if (epp) await stopProcess(epp);
     for (const b of backends) b.closeAllConnections();
     await Promise.all(backends.map((b) => new Promise((r) => b.close(r))));
     fs.rmSync(dir, { recursive: true, force: true });

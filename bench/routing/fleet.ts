@@ -13,6 +13,7 @@ import { formatProblem } from '../../src/api/types';
 import { compile, formatViolation, staticBootstrap } from '../../src/compiler';
 import { renderBootstrap } from '../../src/compiler/output';
 import { findEnvoy, projectRoot } from '../../src/util/envoy';
+import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
 import {
   DOC,
   gatewayWithClass,
@@ -110,7 +111,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       MODEL,
       ...o.simArgs,
     ]);
-    await waitFor('simulators', sims, async () =>
+    await ready('simulators', sims, async () =>
       (await Promise.all(fleet.simUrls.map((u) => httpOk(`${u}/health`)))).every(Boolean),
     );
     if (o.strategy !== 'round-robin') {
@@ -136,7 +137,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         args.push('--config-file', config);
       }
       const epp = start(processes, dir, 'epp', process.execPath, [...args, resourceFile]);
-      await waitFor('epp', epp, () => httpOk(`http://127.0.0.1:${eppMetrics}/metrics`));
+      await ready('epp', epp, () => httpOk(`http://127.0.0.1:${eppMetrics}/metrics`));
     }
     const loaded = parseText(fs.readFileSync(resourceFile, 'utf8'), resourceFile);
     const result = compile(loaded.resources, { mode: 'static', listenAddress: '127.0.0.1' });
@@ -158,10 +159,14 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       '1',
       '--use-dynamic-base-id',
     ]);
-    await waitFor('envoy', envoy, () => httpOk(`http://127.0.0.1:${adminPort}/ready`));
+    await ready('envoy', envoy, () => httpOk(`http://127.0.0.1:${adminPort}/ready`));
     // Ready end to end: a completion through Envoy (and the EPP, once it has scraped the pods) answers 200.
-    await waitFor('first completion', envoy, () =>
-      httpOk(`${fleet.url}/v1/completions`, JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 })),
+    await ready('first completion', envoy, () =>
+      httpOk(`${fleet.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 }),
+      }),
     );
   } catch (err) {
     await fleet.stop();
@@ -187,51 +192,21 @@ function start(
   return child;
 }
 
-async function waitFor(
-  name: string,
-  child: ChildProcess,
-  ok: () => Promise<boolean>,
-  timeoutMs = 30000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name}: process exited with ${child.exitCode}`);
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} not ready after ${timeoutMs} ms`);
+/** Waits for a child's readiness probe, giving up at once if the child exits. */
+function ready(name: string, child: ChildProcess, ok: () => Promise<boolean>): Promise<boolean> {
+  return waitFor(name, ok, {
+    timeoutMs: 30_000,
+    everyMs: 100,
+    abortIf: () => (child.exitCode !== null ? `process exited with ${child.exitCode}` : undefined),
+  });
 }
 
 async function stopAll(processes: Map<string, ChildProcess>): Promise<void> {
   // Envoy first, so no in-flight request is cut by a vanished backend.
-  const order = ['envoy', 'epp', 'sim'].filter((n) => processes.has(n));
-  for (const name of order) {
-    const child = processes.get(name)!;
+  for (const name of ['envoy', 'epp', 'sim']) {
+    const child = processes.get(name);
     processes.delete(name);
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-  }
-}
-
-async function httpOk(url: string, body?: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(2000),
-    });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
+    if (child) await stopProcess(child);
   }
 }
 

@@ -2,6 +2,8 @@
 // (log-normal, long right tail) scaled down so the simulated fleet saturates at a rate a 2-core machine can drive.
 // Pure: the same seed, workload and rate always give the same requests at the same offsets.
 
+import { prng } from '../../src/sim/text';
+
 export type WorkloadName = 'shared-prefix' | 'low-sharing';
 export const WORKLOADS: readonly WorkloadName[] = ['shared-prefix', 'low-sharing'];
 
@@ -45,17 +47,7 @@ export interface BenchRequest {
   group: number;
 }
 
-/** mulberry32: small, fast, good enough for workload draws. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** A stable 32-bit seed from parts (FNV-1a over their text). */
 export function seedOf(...parts: (string | number)[]): number {

@@ -4,7 +4,6 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadPaths } from '../api/load';
@@ -13,6 +12,7 @@ import { adsBootstrap, compile } from '../compiler';
 import type { GatewayIR } from '../compiler/ir';
 import { renderBootstrap } from '../compiler/output';
 import { findEnvoy, projectRoot } from '../util/envoy';
+import { httpOk, stopProcess, tcpOpen, waitFor } from '../util/wait';
 
 export interface StackOptions {
   paths: string[];
@@ -211,17 +211,16 @@ export class Stack {
     const child = spawn(part.command[0], part.command.slice(1), { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     this.children.set(part.name, child);
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null)
-        throw new Error(`${part.name} exited with ${child.exitCode}; see ${logFile}:\n${tail(logFile)}`);
-      if (await part.ready()) {
-        progress(`${part.name} is ready`);
-        return;
-      }
-      await sleep(100);
+    try {
+      await waitFor(part.name, () => part.ready(), {
+        timeoutMs,
+        everyMs: 100,
+        abortIf: () => (child.exitCode !== null ? `exited with ${child.exitCode}` : undefined),
+      });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; see ${logFile}:\n${tail(logFile)}`);
     }
-    throw new Error(`${part.name} not ready after ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`);
+    progress(`${part.name} is ready`);
   }
 
   part(name: string): StackPart | undefined {
@@ -232,15 +231,7 @@ export class Stack {
   async stopChild(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.children.get(name);
     this.children.delete(name);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill(signal);
-    });
+    if (child) await stopProcess(child, { signal });
   }
 
   /** Stops every child, Envoy first so no request is cut mid-way by a vanished backend. */
@@ -252,40 +243,10 @@ export class Stack {
   }
 }
 
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-function tcpOpen(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: address, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 function tail(file: string, lines = 20): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
     return '';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

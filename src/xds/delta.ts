@@ -2,19 +2,15 @@
 // the node has (recorded on send, seeded from initial_resource_versions), so a NACKed version is never resent:
 // the node stays on what it had until the resource changes again. Removals go out after every update.
 
-import type { Node } from '../../generated/envoy/config/core/v3/base';
 import type {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
   Resource,
 } from '../../generated/envoy/service/discovery/v3/discovery';
-import { logger } from '../util/log';
-import { PUSH_ORDER, REMOVAL_ORDER, xdsTypeForUrl } from './resource-types';
+import { PUSH_ORDER, REMOVAL_ORDER } from './resource-types';
 import type { Snapshot } from './snapshot';
 import { AdsStream } from './stream';
 import { Subscription } from './subscription';
-
-const log = logger('xds.delta');
 
 /** Marks a name we told the node does not exist (so it is not told again). */
 const ABSENT = '';
@@ -31,17 +27,8 @@ interface TypeState {
 export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
   private readonly types = new Map<string, TypeState>();
 
-  protected nodeOf(req: DeltaDiscoveryRequest): Node | undefined {
-    return req.node;
-  }
-
   protected handle(req: DeltaDiscoveryRequest, snapshot: Snapshot | undefined): void {
     const node = this.node!;
-    if (!req.typeUrl) return this.fail(3, 'ADS requests must carry type_url');
-    if (!xdsTypeForUrl(req.typeUrl)) {
-      log.debug('ignoring unsupported type', { node: node.id, type: req.typeUrl });
-      return;
-    }
     let st = this.types.get(req.typeUrl);
     const first = !st;
     if (!st) {

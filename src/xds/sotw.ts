@@ -2,7 +2,6 @@
 // carried. Stale-nonce requests are ignored (xDS spec; go-control-plane). A NACKed version is parked: it is
 // not sent again until the snapshot of that type changes (go-control-plane#962 resends it forever).
 
-import type { Node } from '../../generated/envoy/config/core/v3/base';
 import type {
   DiscoveryRequest,
   DiscoveryResponse,
@@ -29,17 +28,8 @@ interface TypeState {
 export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
   private readonly types = new Map<string, TypeState>();
 
-  protected nodeOf(req: DiscoveryRequest): Node | undefined {
-    return req.node;
-  }
-
   protected handle(req: DiscoveryRequest, snapshot: Snapshot | undefined): void {
     const node = this.node!;
-    if (!req.typeUrl) return this.fail(3, 'ADS requests must carry type_url');
-    if (!xdsTypeForUrl(req.typeUrl)) {
-      log.debug('ignoring unsupported type', { node: node.id, type: req.typeUrl });
-      return;
-    }
     let st = this.types.get(req.typeUrl);
     if (st && req.responseNonce && req.responseNonce !== st.nonce) {
       log.debug('skipping request with stale nonce', {

@@ -7,6 +7,7 @@ import type { Node } from '../../generated/envoy/config/core/v3/base';
 import { logger } from '../util/log';
 import type { SnapshotReader } from './cache';
 import type { ClientRegistry, NodeState, Protocol } from './clients';
+import { xdsTypeForUrl } from './resource-types';
 import type { Snapshot } from './snapshot';
 
 const log = logger('xds.stream');
@@ -27,7 +28,13 @@ export interface Acknowledgement {
   errorDetail?: { code: number; message: string };
 }
 
-export abstract class AdsStream<Req, Res> {
+/** Both ADS request types carry the node (first request) and the type URL. */
+export interface AdsRequest {
+  node?: Node;
+  typeUrl: string;
+}
+
+export abstract class AdsStream<Req extends AdsRequest, Res> {
   protected node?: NodeState;
   protected group = '';
   private nonceCounter = 0;
@@ -49,7 +56,7 @@ export abstract class AdsStream<Req, Res> {
     call.on('cancelled', () => this.close());
   }
 
-  protected abstract nodeOf(req: Req): Node | undefined;
+  /** One request of a supported type from an identified node. */
   protected abstract handle(req: Req, snapshot: Snapshot | undefined): void;
   /** Called after a new snapshot of the node's group is published. */
   protected abstract push(snapshot: Snapshot): void;
@@ -57,7 +64,7 @@ export abstract class AdsStream<Req, Res> {
   private receive(req: Req): void {
     if (this.closed) return;
     if (!this.node) {
-      const node = this.nodeOf(req);
+      const node = req.node;
       if (!node?.id) return this.fail(GrpcStatus.INVALID_ARGUMENT, 'the first request must carry node.id');
       this.group = (this.deps.groupOf ?? groupByCluster)(node);
       if (!this.group)
@@ -66,6 +73,11 @@ export abstract class AdsStream<Req, Res> {
       this.unwatch = this.deps.cache.watch(this.group, (s) => {
         if (!this.closed) this.push(s);
       });
+    }
+    if (!req.typeUrl) return this.fail(GrpcStatus.INVALID_ARGUMENT, 'ADS requests must carry type_url');
+    if (!xdsTypeForUrl(req.typeUrl)) {
+      log.debug('ignoring unsupported type', { node: this.node.id, type: req.typeUrl });
+      return;
     }
     try {
       this.handle(req, this.deps.cache.get(this.group));

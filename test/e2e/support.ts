@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Stack, type StackOptions } from '../../src/cli/stack';
 import { projectRoot } from '../../src/util/envoy';
+import { sleep, waitFor as waitUntil } from '../../src/util/wait';
 
 export const FIXTURES = path.join(__dirname, 'fixtures');
 export const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
@@ -173,22 +174,16 @@ export function steadyLoad(
   };
 }
 
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs = 10000,
   everyMs = 50,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+  return waitUntil(what, probe, { timeoutMs, everyMs });
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 export async function getText(url: string): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });

@@ -13,6 +13,7 @@ import { renderBootstrap } from '../../src/compiler/output';
 import { startSimFleet, type SimFleet } from '../../src/sim';
 import { freePort, startEnvoy, tmpDir, type RunningEnvoy } from '../support/envoy';
 import { DOC, gatewayWithClass, inferencePool, localEpp, readyPod } from '../../src/util/manifests';
+import { waitFor } from '../../src/util/wait';
 
 jest.setTimeout(60_000);
 
@@ -67,24 +68,13 @@ interface Reply {
   ms: number;
 }
 
-async function poll<T>(
+function poll<T>(
   what: string,
   deadlineMs: number,
   probe: () => Promise<T | undefined>,
   everyMs = 50,
 ): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  return waitFor(what, probe, { timeoutMs: deadlineMs, everyMs });
 }
 
 /** A prompt of about `chars` characters that starts with `seed` (so prefixes differ from the first block). */

@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findEnvoy } from '../../src/util/envoy';
+import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
 
 export { findEnvoy };
 
@@ -62,30 +63,18 @@ export async function startEnvoy(
   );
   child.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
+  const stop = () => stopProcess(child);
+  try {
+    await waitFor('envoy /ready', () => httpOk(`http://127.0.0.1:${adminPort}/ready`), {
+      timeoutMs,
+      everyMs: 100,
+      abortIf: () => (child.exitCode !== null ? `envoy exited with ${child.exitCode}` : undefined),
     });
-  };
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`envoy exited with ${child.exitCode}:\n${logs}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${adminPort}/ready`);
-      if (res.status === 200) return { adminPort, process: child, logs: () => logs, stop };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}:\n${logs}`);
   }
-  await stop();
-  throw new Error(`envoy not ready after ${timeoutMs} ms:\n${logs}`);
+  return { adminPort, process: child, logs: () => logs, stop };
 }
 
 /** Reads a counter or gauge from Envoy's admin /stats. */

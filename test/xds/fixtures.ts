@@ -7,6 +7,7 @@ import { adsBootstrap } from '../../src/compiler/xds/bootstrap';
 import { renderBootstrap } from '../../src/compiler/output';
 import { ApiConfigSource_ApiType } from '../../generated/envoy/config/core/v3/config_source';
 import { buildSnapshot, type Snapshot } from '../../src/xds/snapshot';
+import { sleep, waitFor as waitUntil } from '../../src/util/wait';
 
 export const GROUP = 'default/gw';
 
@@ -86,18 +87,8 @@ export function bootstrapYaml(
   return renderBootstrap(b, 'yaml');
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 10000,
-) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 10000) {
+  return waitUntil(what, probe, { timeoutMs: ms, everyMs: 20 });
 }

@@ -6,7 +6,7 @@ import { Cluster_DiscoveryType, Cluster_LbPolicy } from '../../../generated/envo
 import type { ClusterLoadAssignment } from '../../../generated/envoy/config/endpoint/v3/endpoint';
 import type { HttpProtocolOptions_ExplicitHttpConfig } from '../../../generated/envoy/extensions/upstreams/http/v3/http_protocol_options';
 import type { EndpointIR, EndpointPickerIR, PoolIR, ServiceClusterIR } from '../ir';
-import { adsSource, duration, seconds, socketAddress, type Mode } from './common';
+import { adsSource, seconds, socketAddress, type Mode } from './common';
 import { make, pack, T, type DeepPartial } from './types';
 
 /** Envoy's upstream picks the EPP's choice from this dynamic-metadata key (GIE endpoint-picker protocol). */
@@ -183,4 +183,3 @@ export function extProcCluster(
   });
 }
 
-export { duration };
