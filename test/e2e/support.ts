@@ -3,11 +3,11 @@
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Stack, type StackOptions } from '../../src/cli/stack';
 import { projectRoot } from '../../src/util/envoy';
 import { sleep, waitFor as waitUntil } from '../../src/util/wait';
+import { tmpDir } from '../support/tmp';
 
 export const FIXTURES = path.join(__dirname, 'fixtures');
 export const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
@@ -52,7 +52,7 @@ export async function startStack(
     controlPlaneAdminPort: ports.controlPlaneAdmin,
     envoyAdminPort: ports.envoyAdmin,
     eppMetricsPort: ports.eppMetrics,
-    logDir: fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-e2e-')),
+    logDir: tmpDir('e2e'),
     ...extra,
   });
 }

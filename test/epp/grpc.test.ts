@@ -174,6 +174,7 @@ describe('EPP over TLS', () => {
       expect(plain.error).toBeDefined();
     } finally {
       await server.close(100);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -3,12 +3,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { findEnvoy } from '../../src/util/envoy';
 import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
+import { tmpDir } from './tmp';
 
-export { findEnvoy };
+export { findEnvoy, tmpDir };
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
@@ -22,19 +22,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `infergate-${prefix}-`));
-}
-
 /** `envoy --mode validate`: returns Envoy's verdict and output. */
 export function envoyValidate(configYaml: string): { ok: boolean; output: string } {
-  const file = path.join(tmpDir('validate'), 'envoy.yaml');
-  fs.writeFileSync(file, configYaml);
-  const r = spawnSync(findEnvoy(), ['--mode', 'validate', '-c', file, '--log-level', 'error'], {
-    encoding: 'utf8',
-    timeout: 60000,
-  });
-  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+  // Removed at once rather than at the end of the file: the golden suites validate dozens of bootstraps.
+  const dir = tmpDir('validate');
+  try {
+    const file = path.join(dir, 'envoy.yaml');
+    fs.writeFileSync(file, configYaml);
+    const r = spawnSync(findEnvoy(), ['--mode', 'validate', '-c', file, '--log-level', 'error'], {
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface RunningEnvoy {
