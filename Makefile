@@ -13,12 +13,13 @@ generate: setup
 build: setup
 	@$(NPX) tsc -p tsconfig.build.json
 
+# Tests run in their own network namespace and TMPDIR (scripts/test-isolated.sh): two runs at once never collide.
 test: build
 	@$(NPX) tsc -p tsconfig.json --noEmit
-	@$(NPX) jest --ci
+	@bash scripts/test-isolated.sh $(NPX) jest --ci
 
 e2e: build
-	@$(NPX) jest --ci test/e2e
+	@bash scripts/test-isolated.sh $(NPX) jest --ci test/e2e
 
 bench: build
 	@node bin/infergate.js bench compile
