@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderBootstrap } from '../../src/compiler/output';
 import { adsBootstrap } from '../../src/compiler/xds/bootstrap';
+import { FileSource } from '../../src/sources/file-source';
 import { ConfigPipeline } from '../../src/sources/pipeline';
 import { findEnvoy, projectRoot } from '../../src/util/envoy';
 import { SnapshotCache } from '../../src/xds/cache';
@@ -78,8 +79,9 @@ export async function main(args: string[]): Promise<void> {
   const metrics = new XdsMetrics();
   const cache = new SnapshotCache();
   const clients = new TimingRegistry(metrics);
-  const pipeline = new ConfigPipeline({ paths: [dir], cache, metrics, listenAddress: '127.0.0.1' });
-  const first = pipeline.run();
+  const source = new FileSource([dir], { watch: false });
+  const pipeline = new ConfigPipeline({ cache, metrics, listenAddress: '127.0.0.1' });
+  const first = pipeline.run(source.refresh());
   if (!first.ok) throw new Error(`bench input does not compile: ${JSON.stringify(first)}`);
   const rssBefore = process.memoryUsage().rss;
   const server = await startXdsServer({ address: '127.0.0.1:0', cache, clients });
@@ -136,7 +138,7 @@ export async function main(args: string[]): Promise<void> {
         else input.port++;
         fs.writeFileSync(file, fanoutYaml(input));
         const start = performance.now();
-        const report = pipeline.run();
+        const report = pipeline.run(source.refresh());
         const compileMs = performance.now() - start;
         const after = cache.get(GROUP)!;
         const type = change === 'route' ? XDS.RouteConfiguration : XDS.ClusterLoadAssignment;

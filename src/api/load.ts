@@ -5,8 +5,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { CORE_SCHEMA, load, type YAMLException } from 'js-yaml';
 import { isJson } from './decode';
-import { resourceName, validateResource } from './validate';
-import { emptyResourceSet, type Problem, type Resource, type ResourceSet } from './types';
+import { peekName } from './meta';
+import { isClusterScoped, resourceName, validateResource } from './validate';
+import { emptyResourceSet, type Problem, type Resource, type ResourceKind, type ResourceSet } from './types';
 
 export interface LoadResult {
   resources: ResourceSet;
@@ -17,6 +18,26 @@ const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 /** Loads files and directories (recursively). Files are read in path order so results never depend on readdir. */
 export function loadPaths(paths: string[]): LoadResult {
+  const { files, problems } = listFiles(paths);
+  const resources: Resource[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      problems.push(unreadable(file, e));
+      continue;
+    }
+    for (const d of parseFile(text, file)) {
+      problems.push(...d.problems);
+      if (d.resource) resources.push(d.resource);
+    }
+  }
+  return finish(resources, problems);
+}
+
+/** The resource files under `paths`, sorted, and a problem for each path that cannot be read. */
+export function listFiles(paths: string[]): { files: string[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const files = new Set<string>();
   for (const p of paths) {
@@ -24,31 +45,14 @@ export function loadPaths(paths: string[]): LoadResult {
       if (statSync(p).isDirectory()) walk(p, files);
       else files.add(p);
     } catch (e) {
-      problems.push({
-        file: p,
-        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`,
-        severity: 'error',
-      });
+      problems.push(unreadable(p, e));
     }
   }
-  const resources: Resource[] = [];
-  for (const file of [...files].sort()) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      problems.push({
-        file,
-        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`,
-        severity: 'error',
-      });
-      continue;
-    }
-    const parsed = parseDocuments(text, file);
-    problems.push(...parsed.problems);
-    resources.push(...parsed.resources);
-  }
-  return finish(resources, problems);
+  return { files: [...files].sort(), problems };
+}
+
+export function unreadable(file: string, e: unknown): Problem {
+  return { file, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`, severity: 'error' };
 }
 
 // Dot-entries are skipped: ConfigMap volume mounts hold "..data" links that would load every file twice.
@@ -70,10 +74,36 @@ export function parseText(text: string, file: string): LoadResult {
   return finish(resources, problems);
 }
 
-function parseDocuments(text: string, file: string): { resources: Resource[]; problems: Problem[] } {
-  const problems: Problem[] = [];
-  const resources: Resource[] = [];
-  const docs = readDocuments(text, file, problems);
+/** Who a resource is: the key of last-known-good and duplicate checks (group matters, see finish). */
+export interface ResourceId {
+  group: string;
+  kind: ResourceKind;
+  namespace: string;
+  name: string;
+}
+
+/** One document of a file: the resource when it loaded, and who it says it is even when it did not. */
+export interface DocumentResult {
+  document: number;
+  /** Absent when the document cannot say (a YAML syntax error, no kind, no name). */
+  id?: ResourceId;
+  resource?: Resource;
+  problems: Problem[];
+}
+
+export function resourceId(r: Resource): ResourceId {
+  const v = userApiVersion(r);
+  return { group: groupOf(v), kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name };
+}
+
+export function idKey(id: ResourceId): string {
+  return [id.group, id.kind, id.namespace, id.name].join('|');
+}
+
+/** Parses one file's text into its documents, in order, each with its own problems. */
+export function parseFile(text: string, file: string): DocumentResult[] {
+  const out: DocumentResult[] = [];
+  const docs = readDocuments(text, file, out);
   // A file that is one List or array (JSON, `kubectl get -o yaml`) numbers its items as documents. In a
   // multi-document YAML file a List keeps its document's number, and a bare array is not a resource.
   const single = docs.length === 1;
@@ -85,16 +115,37 @@ function parseDocuments(text: string, file: string): { resources: Resource[]; pr
   });
   for (const { value, document } of items) {
     const r = validateResource(value, { file, document });
-    problems.push(...r.problems);
-    if (r.resource) resources.push(r.resource);
+    const id = r.resource ? resourceId(r.resource) : peekId(value, r.problems);
+    out.push({ document, id, resource: r.resource, problems: r.problems });
   }
-  return { resources, problems };
+  return out;
 }
+
+function parseDocuments(text: string, file: string): { resources: Resource[]; problems: Problem[] } {
+  const docs = parseFile(text, file);
+  return {
+    resources: docs.flatMap((d) => (d.resource ? [d.resource] : [])),
+    problems: docs.flatMap((d) => d.problems),
+  };
+}
+
+// The validator names the resource in its problems once it knows the kind; the name must be there as well.
+function peekId(raw: unknown, problems: Problem[]): ResourceId | undefined {
+  if (!isJson(raw) || !problems.some((p) => p.resource)) return undefined;
+  const { name, namespace } = peekName(raw.metadata);
+  if (!name || typeof raw.kind !== 'string' || typeof raw.apiVersion !== 'string') return undefined;
+  const kind = raw.kind as ResourceKind;
+  const ns = isClusterScoped(kind) ? '' : (namespace ?? 'default');
+  return { group: groupOf(raw.apiVersion), kind, namespace: ns, name };
+}
+
+const groupOf = (apiVersion: string) =>
+  apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
 
 function readDocuments(
   text: string,
   file: string,
-  problems: Problem[],
+  failed: DocumentResult[],
 ): { value: unknown; document: number }[] {
   if (extname(file).toLowerCase() === '.json') {
     try {
@@ -111,12 +162,8 @@ function readDocuments(
       // Empty documents (a trailing "---", a file of comments) are not resources.
       if (value !== null && value !== undefined) out.push({ value, document });
     } catch (e) {
-      problems.push({
-        file,
-        document,
-        message: syntaxMessage(e as YAMLException, firstLine),
-        severity: 'error',
-      });
+      const message = syntaxMessage(e as YAMLException, firstLine);
+      failed.push({ document, problems: [{ file, document, message, severity: 'error' }] });
     }
   });
   return out;
@@ -170,28 +217,37 @@ function listItems(v: unknown): unknown[] {
 
 /** Drops later duplicates and sorts each kind's list by namespace, then name. */
 function finish(resources: Resource[], problems: Problem[]): LoadResult {
-  const set = emptyResourceSet();
+  const kept: Resource[] = [];
   const seen = new Map<string, Resource>();
   for (const r of resources) {
     // Group matters: a v1alpha2 and a v1 InferencePool may share a name during a migration.
-    const apiVersion = userApiVersion(r);
-    const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
-    const key = [group, r.kind, r.metadata.namespace, r.metadata.name].join('|');
+    const key = idKey(resourceId(r));
     const first = seen.get(key);
     if (first) {
-      const name = resourceName(r.kind, r.metadata.namespace, r.metadata.name);
-      problems.push({
-        file: r.source?.file,
-        document: r.source?.document,
-        resource: name,
-        message: `duplicate resource: already defined in ${first.source?.file} document ${first.source?.document}`,
-        severity: 'error',
-      });
+      problems.push(duplicate(r, first));
       continue;
     }
     seen.set(key, r);
-    listFor(set, r).push(r);
+    kept.push(r);
   }
+  return { resources: toResourceSet(kept), problems };
+}
+
+/** The error for `r` when `first` already defines the same resource. */
+export function duplicate(r: Resource, first: Resource): Problem {
+  return {
+    file: r.source?.file,
+    document: r.source?.document,
+    resource: resourceName(r.kind, r.metadata.namespace, r.metadata.name),
+    message: `duplicate resource: already defined in ${first.source?.file} document ${first.source?.document}`,
+    severity: 'error',
+  };
+}
+
+/** Resources (without duplicates) by kind, each list sorted by namespace, then name, then apiVersion. */
+export function toResourceSet(resources: Resource[]): ResourceSet {
+  const set = emptyResourceSet();
+  for (const r of resources) listFor(set, r).push(r);
   for (const list of Object.values(set) as Resource[][]) {
     list.sort(
       (a, b) =>
@@ -200,7 +256,7 @@ function finish(resources: Resource[], problems: Problem[]): LoadResult {
         cmp(userApiVersion(a), userApiVersion(b)),
     );
   }
-  return { resources: set, problems };
+  return set;
 }
 
 /** The apiVersion as written (before any v1alpha2 → v1 conversion). */

@@ -2,8 +2,9 @@
 // per Gateway, serves them over ADS (SotW and Delta) and exposes the admin endpoints. Thin glue only.
 
 import { parseArgs } from 'node:util';
+import { FileSource } from '../sources/file-source';
 import { ConfigPipeline } from '../sources/pipeline';
-import { watchFiles, type FileWatcher } from '../sources/files';
+import type { SourceState } from '../sources/source';
 import { logger } from '../util/log';
 import { startAdmin, type AdminServer } from '../xds/admin';
 import { SnapshotCache } from '../xds/cache';
@@ -35,7 +36,8 @@ export interface ControlPlane {
   clients: ClientRegistry;
   metrics: XdsMetrics;
   pipeline: ConfigPipeline;
-  /** Recompile and publish now (what the watcher does after a change). */
+  source: FileSource;
+  /** Re-read the files, recompile and publish now (what the watcher does after a change). */
   reload(): void;
   close(): Promise<void>;
 }
@@ -46,15 +48,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const cache = new SnapshotCache();
   const clients = new ClientRegistry(metrics);
   const pipeline = new ConfigPipeline({
-    paths: o.paths,
     cache,
     metrics,
     listenAddress: o.listenAddress,
     clusterRetentionMs: o.clusterRetentionMs,
   });
-  const reload = () => {
+  const compile = (state: SourceState) => {
     try {
-      pipeline.run();
+      pipeline.run(state);
     } catch (err) {
       // A compiler crash must not take the control plane down: the last good snapshots stay.
       log.error('compile crashed; keeping the last good snapshots', { err });
@@ -62,7 +63,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       metrics.lastCompileOk.set(0);
     }
   };
-  reload();
+  // The source delivers its first state before start() resolves, so the first snapshots exist before xDS serves.
+  const source = new FileSource(o.paths, { debounceMs: o.debounceMs, watch: o.watch });
+  await source.start(compile);
   const xds = await startXdsServer({ address: `${address}:${o.xdsPort ?? 18000}`, cache, clients });
   const admin = await startAdmin(address, o.adminPort ?? 9091, {
     cache,
@@ -71,8 +74,6 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     ready: () => cache.groups().length > 0,
     status: () => pipeline.status(),
   });
-  const watcher: FileWatcher | undefined =
-    o.watch === false ? undefined : watchFiles(o.paths, reload, o.debounceMs);
   return {
     xds,
     admin,
@@ -80,9 +81,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     clients,
     metrics,
     pipeline,
-    reload,
+    source,
+    reload: () => void source.refresh(),
     close: async () => {
-      watcher?.close();
+      source.stop();
       pipeline.close();
       await xds.close();
       await admin.close();

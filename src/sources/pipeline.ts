@@ -1,9 +1,8 @@
-// Inputs → snapshots: load the resource files, compile, and publish one snapshot per Gateway (node group).
-// A load with errors publishes nothing (every group keeps its last good snapshot) and says why; a Gateway
-// whose output breaks Envoy's rules or is inconsistent keeps its own last good snapshot. Changes touching
-// only Pods/EndpointSlices take the endpoint fast path (see endpoints.ts).
+// A source's state → snapshots: compile and publish one snapshot per Gateway (node group). The source rejects
+// bad resources one by one (keeping last good versions, see store.ts); they are reported here and everything
+// else is published. A Gateway whose output breaks Envoy's rules or is inconsistent keeps its own last good
+// snapshot. Changes touching only Pods/EndpointSlices take the endpoint fast path (see endpoints.ts).
 
-import { loadPaths } from '../api/load';
 import { formatProblem, type ResourceSet } from '../api/types';
 import { formatViolation, translate } from '../compiler';
 import { buildIR } from '../compiler/gatewayapi';
@@ -15,6 +14,7 @@ import { shortType, XDS } from '../xds/resource-types';
 import { buildSnapshot, replaceTypes, resourcesOf, typeSnapshot, type Snapshot } from '../xds/snapshot';
 import { ClusterRetention } from './retire';
 import { loadAssignments, onlyEndpointsChanged, shapeOf } from './endpoints';
+import type { Rejection, SourceState } from './source';
 
 const log = logger('sources.pipeline');
 
@@ -25,16 +25,26 @@ export interface RunReport {
   ok: boolean;
   path?: CompilePath;
   durationMs: number;
-  /** Errors that stopped the whole input from being published. */
+  /** The rejected resources' errors, formatted; everything else was compiled and published. */
   errors: string[];
   warnings: string[];
+  /** The resources the source rejected, each with file, document and field paths. */
+  rejected: RejectedReport[];
   /** Groups that kept their last good snapshot, and why. */
   kept: Record<string, string[]>;
   published: Record<string, string>;
 }
 
+export interface RejectedReport {
+  resource?: string;
+  file?: string;
+  document?: number;
+  problems: string[];
+  /** Resources still served at their last good version because of this rejection. */
+  keptLastGood: string[];
+}
+
 export interface PipelineOptions {
-  paths: string[];
   cache: SnapshotCache;
   metrics?: XdsMetrics;
   /** Address the compiled listeners bind (default 0.0.0.0). */
@@ -45,6 +55,7 @@ export interface PipelineOptions {
 
 export class ConfigPipeline {
   private last?: { resources: ResourceSet; shapes: Map<string, string> };
+  private input?: SourceState;
   private statuses: ResourceStatus[] = [];
   private readonly kept = new Map<string, string[]>();
   /** What this pipeline last published per group: the base of the endpoint fast path. */
@@ -63,30 +74,30 @@ export class ConfigPipeline {
     clearTimeout(this.expiryTimer);
   }
 
-  run(): RunReport {
+  /** Compiles and publishes `input` (by default the last one given, e.g. when a retention ends). */
+  run(input: SourceState | undefined = this.input): RunReport {
+    if (!input) throw new Error('ConfigPipeline.run: no input yet');
+    this.input = input;
     const started = performance.now();
     const report: RunReport = {
       at: new Date().toISOString(),
       ok: false,
       durationMs: 0,
-      errors: [],
-      warnings: [],
+      errors: input.rejected.flatMap((r) => r.problems.map(formatProblem)),
+      warnings: input.warnings.map(formatProblem),
+      rejected: input.rejected.map(rejectedReport),
       kept: {},
       published: {},
     };
-    const loaded = loadPaths(this.options.paths);
-    for (const p of loaded.problems)
-      (p.severity === 'error' ? report.errors : report.warnings).push(formatProblem(p));
-    if (report.errors.length) return this.finish(report, started);
 
-    const { ir, statuses, problems } = buildIR(loaded.resources);
+    const { ir, statuses, problems } = buildIR(input.resources);
     report.warnings.push(...problems.map(formatProblem));
     this.statuses = statuses;
     const shapes = new Map(ir.gateways.map((gw) => [gw.key, shapeOf(gw)]));
     const fast =
       this.last !== undefined &&
       this.kept.size === 0 &&
-      onlyEndpointsChanged(this.last.resources, loaded.resources) &&
+      onlyEndpointsChanged(this.last.resources, input.resources) &&
       shapes.size === this.last.shapes.size &&
       [...shapes].every(([k, s]) => this.last!.shapes.get(k) === s && this.published.has(k));
 
@@ -134,8 +145,8 @@ export class ConfigPipeline {
         if (!shapes.has(group)) this.publish(buildSnapshot(group, emptyResources()), report);
       }
     }
-    report.ok = Object.keys(report.kept).length === 0;
-    this.last = { resources: loaded.resources, shapes };
+    report.ok = Object.keys(report.kept).length === 0 && report.rejected.length === 0;
+    this.last = { resources: input.resources, shapes };
     this.scheduleExpiry();
     return this.finish(report, started);
   }
@@ -158,6 +169,7 @@ export class ConfigPipeline {
     return {
       lastRun: this.lastReport,
       lastGoodRun: this.lastGoodReport,
+      rejected: this.lastReport?.rejected ?? [],
       keptGroups: Object.fromEntries(this.kept),
       statuses: this.statuses,
     };
@@ -194,8 +206,10 @@ export class ConfigPipeline {
     report.durationMs = Math.round((performance.now() - started) * 100) / 100;
     const m = this.options.metrics;
     if (report.path) m?.compileDuration.observe({ path: report.path }, report.durationMs / 1000);
-    if (report.errors.length) {
-      log.error('input does not load; keeping the last good snapshots', { errors: report.errors });
+    if (report.rejected.length) {
+      log.warn('published without the rejected resources', {
+        rejected: report.rejected.map((r) => r.resource ?? `${r.file} doc ${r.document}`),
+      });
     }
     if (!report.ok) m?.compileFailures.inc();
     m?.lastCompileOk.set(report.ok ? 1 : 0);
@@ -203,6 +217,16 @@ export class ConfigPipeline {
     if (report.ok) this.lastGoodReport = report;
     return report;
   }
+}
+
+function rejectedReport(r: Rejection): RejectedReport {
+  return {
+    resource: r.resource,
+    file: r.file,
+    document: r.document,
+    problems: r.problems.map(formatProblem),
+    keptLastGood: r.kept,
+  };
 }
 
 function emptyResources() {

@@ -1,9 +1,11 @@
-// The input pipeline without Envoy: full compile, the endpoint fast path, a broken input, a vanished Gateway.
+// The input pipeline without Envoy: full compile, the endpoint fast path, a broken file (its resources keep their
+// last good versions), a vanished Gateway.
 
 process.env.INFERGATE_LOG_LEVEL ??= 'error';
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FileSource } from '../../src/sources/file-source';
 import { ConfigPipeline } from '../../src/sources/pipeline';
 import { watchFiles } from '../../src/sources/files';
 import { SnapshotCache } from '../../src/xds/cache';
@@ -23,22 +25,29 @@ describe('ConfigPipeline', () => {
   let cache: SnapshotCache;
   let metrics: XdsMetrics;
   let pipeline: ConfigPipeline;
+  let source: FileSource;
   const write = (text: string) => fs.writeFileSync(path.join(dir, 'gw.yaml'), text);
+  const run = () => pipeline.run(source.refresh());
 
   beforeEach(() => {
     dir = tmpDir('pipeline');
     cache = new SnapshotCache();
     metrics = new XdsMetrics();
-    pipeline = new ConfigPipeline({ paths: [dir], cache, metrics });
+    source = new FileSource([dir], { watch: false });
+    pipeline = new ConfigPipeline({ cache, metrics });
+  });
+  afterEach(() => {
+    pipeline.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('publishes, takes the endpoint fast path, keeps the last good on errors, empties a vanished Gateway', async () => {
+  it('publishes, takes the endpoint fast path, keeps a broken file at its last good, empties a vanished Gateway', async () => {
     write(gatewayYaml(input));
-    expect(pipeline.run()).toMatchObject({ ok: true, path: 'full' });
+    expect(run()).toMatchObject({ ok: true, path: 'full' });
     const first = cache.get(GROUP)!;
 
     write(gatewayYaml({ ...input, services: { 'svc-a': { address: '127.0.0.2', port: 9001 } } }));
-    expect(pipeline.run()).toMatchObject({ ok: true, path: 'endpoints' });
+    expect(run()).toMatchObject({ ok: true, path: 'endpoints' });
     const second = cache.get(GROUP)!;
     for (const t of [XDS.Listener, XDS.RouteConfiguration, XDS.Cluster]) {
       // The very same type snapshot: nothing re-encoded, same version.
@@ -48,12 +57,22 @@ describe('ConfigPipeline', () => {
       first.types.get(XDS.ClusterLoadAssignment.typeUrl)!.version,
     );
 
+    // A syntax error hides which resources the file meant: all it contributed stays at its last good version.
     write('kind: [');
-    const broken = pipeline.run();
+    const broken = run();
     expect(broken.ok).toBe(false);
+    expect(broken.rejected).toEqual([
+      expect.objectContaining({
+        file: path.join(dir, 'gw.yaml'),
+        document: 0,
+        problems: [expect.stringMatching(/gw.yaml doc 0: YAML syntax error at line 2/)],
+        keptLastGood: expect.arrayContaining(['Gateway default/gw', 'HTTPRoute default/routes']),
+      }),
+    ]);
     expect(broken.errors.join()).toMatch(/gw.yaml/);
-    expect(cache.get(GROUP)).toBe(second);
+    expect(cache.get(GROUP)!.version).toBe(second.version);
     expect(await metrics.registry.getSingleMetricAsString('infergate_compile_last_ok')).toMatch(/ 0$/);
+    expect(pipeline.status()).toMatchObject({ rejected: broken.rejected });
 
     write(
       gatewayYaml(input).replace(
@@ -61,7 +80,7 @@ describe('ConfigPipeline', () => {
         'name: other, namespace: default}\nspec:',
       ),
     );
-    expect(pipeline.run().ok).toBe(true);
+    expect(run().ok).toBe(true);
     expect(cache.get(GROUP)!.types.get(XDS.Listener.typeUrl)!.resources.size).toBe(0);
     expect(cache.groups()).toEqual(['default/gw', 'default/other']);
   });

@@ -11,6 +11,7 @@ import type {
 } from '../../api/types';
 import type { Endpoint, EndpointMetrics, EndpointState } from '../types';
 import { selectPool, type PoolId, type PoolView } from './pool-view';
+import type { Rejection, SourceState } from '../../sources/source';
 import type { PoolSource } from './source';
 
 export interface DatastoreEvents {
@@ -53,15 +54,25 @@ export class Datastore extends EventEmitter<DatastoreEvents> {
   private states: EndpointState[] = [];
   private byKey = new Map<string, EndpointState>();
   private source?: PoolSource;
+  private rejections: Rejection[] = [];
 
   constructor(readonly poolId: PoolId) {
     super();
   }
 
-  /** Starts reading from a source; resolves once the first snapshot is applied. */
+  /** Starts reading from a source; resolves once the first state is applied. */
   async attach(source: PoolSource): Promise<void> {
     this.source = source;
-    await source.start((resources) => this.apply(resources));
+    await source.start((state: SourceState) => {
+      // The source already left the rejected resources out or kept their last good versions.
+      this.rejections = state.rejected;
+      this.apply(state.resources);
+    });
+  }
+
+  /** The documents the source rejected at its last change (served at their last good version, or absent). */
+  rejected(): readonly Rejection[] {
+    return this.rejections;
   }
 
   close(): void {
