@@ -1,5 +1,15 @@
 // The approximate prefix index: block hash → endpoints that (probably) hold it, with one LRU per endpoint whose
-// evictions clean the reverse map (reference EPP, approximateprefix/indexer.go).
+// evictions clean the reverse map (reference EPP, approximateprefix/indexer.go). Its memory is bounded: see
+// "Prefix index memory" in src/epp/README.md for the caps below and the measured bytes per entry.
+
+import { BlockLru } from './block-lru';
+
+export { BlockLru };
+
+/** Hard cap on one endpoint's LRU, whatever num_gpu_blocks (auto-tune) or lruCapacityPerServer asks for. */
+export const MAX_LRU_CAPACITY = 262_144;
+/** Hard cap on entries across all endpoints; above it the largest endpoint LRU gives up its oldest blocks. */
+export const MAX_INDEX_ENTRIES = 2_000_000;
 
 /**
  * Index keys are 53-bit numbers (low 32 bits + 21 high bits of the xxh64): number keys make Map lookups cheap and
@@ -12,28 +22,37 @@ export function hashKeys(hashes: BigUint64Array): Float64Array {
   return keys;
 }
 
-export class PrefixIndexer {
-  private readonly byHash = new Map<number, Set<string>>();
-  private readonly lrus = new Map<string, BlockLru>();
+/** Most blocks have one holder: the endpoint key itself stands for a one-element set (saves a Set per block). */
+type Holders = string | Set<string>;
 
-  /** Records that `endpoint` now holds these blocks; `capacity` bounds its LRU. */
+export class PrefixIndexer {
+  private readonly byHash = new Map<number, Holders>();
+  private readonly lrus = new Map<string, BlockLru>();
+  private total = 0;
+
+  constructor(private readonly maxEntries = MAX_INDEX_ENTRIES) {}
+
+  /** Records that `endpoint` now holds these blocks; `capacity` (at most MAX_LRU_CAPACITY) bounds its LRU. */
   add(keys: ArrayLike<number>, endpoint: string, capacity: number): void {
+    const cap = Math.max(1, Math.min(capacity, MAX_LRU_CAPACITY));
     let lru = this.lrus.get(endpoint);
     if (!lru) {
       lru = new BlockLru();
       this.lrus.set(endpoint, lru);
     }
-    for (let i = 0; i < keys.length; i++) {
+    // As in the reference (add all, evict oldest), only the last `cap` blocks can stay: skip the rest up front.
+    for (let i = Math.max(0, keys.length - cap); i < keys.length; i++) {
       const k = keys[i];
       if (!lru.touch(k)) continue;
-      let holders = this.byHash.get(k);
-      if (!holders) {
-        holders = new Set();
-        this.byHash.set(k, holders);
-      }
-      holders.add(endpoint);
+      this.total++;
+      const holders = this.byHash.get(k);
+      if (holders === undefined) this.byHash.set(k, endpoint);
+      else if (typeof holders === 'string') {
+        if (holders !== endpoint) this.byHash.set(k, new Set([holders, endpoint]));
+      } else holders.add(endpoint);
     }
-    while (lru.size > capacity) this.forget(lru.evictOldest()!, endpoint);
+    while (lru.size > cap) this.forget(lru.evictOldest()!, endpoint);
+    while (this.total > this.maxEntries) this.evictFromLargest();
   }
 
   /**
@@ -44,8 +63,9 @@ export class PrefixIndexer {
     const counts = new Map<string, number>();
     for (let i = 0; i < keys.length; i++) {
       const holders = this.byHash.get(keys[i]);
-      if (!holders || holders.size === 0) break;
-      for (const e of holders) counts.set(e, (counts.get(e) ?? 0) + 1);
+      if (holders === undefined) break;
+      if (typeof holders === 'string') counts.set(holders, (counts.get(holders) ?? 0) + 1);
+      else for (const e of holders) counts.set(e, (counts.get(e) ?? 0) + 1);
     }
     return counts;
   }
@@ -64,68 +84,33 @@ export class PrefixIndexer {
     return this.byHash.size;
   }
 
+  /** (endpoint, block) entries across all endpoint LRUs: what the memory bound counts. */
+  get entries(): number {
+    return this.total;
+  }
+
   endpoints(): string[] {
     return [...this.lrus.keys()];
   }
 
+  private evictFromLargest(): void {
+    let largest: [string, BlockLru] | undefined;
+    for (const e of this.lrus) if (!largest || e[1].size > largest[1].size) largest = e;
+    const k = largest?.[1].evictOldest();
+    if (k === undefined) return void (this.total = 0);
+    this.forget(k, largest![0]);
+  }
+
   private forget(k: number, endpoint: string): void {
+    this.total--;
     const holders = this.byHash.get(k);
-    if (!holders) return;
-    holders.delete(endpoint);
-    if (holders.size === 0) this.byHash.delete(k);
-  }
-}
-
-/**
- * One endpoint's blocks in least-recently-used order. A Map alone (re-inserting to move a key to the back,
- * evicting its first key) is not an LRU V8 can run fast: every delete leaves a hole at the front of the Map's
- * backing store that each `keys().next()` walks over again, which made `add` cost ~170 µs for 16 blocks with a
- * full index. Here the Map only answers "when was this block last used", and a queue of (block, use) pairs gives
- * the order; pairs superseded by a later use are skipped when they reach the front.
- */
-export class BlockLru {
-  private readonly lastUse = new Map<number, number>();
-  private queueKeys: number[] = [];
-  private queueUses: number[] = [];
-  private head = 0;
-  private uses = 0;
-
-  get size(): number {
-    return this.lastUse.size;
-  }
-
-  /** Marks a block as just used; true when it was not held before. */
-  touch(k: number): boolean {
-    const isNew = !this.lastUse.has(k);
-    const use = ++this.uses;
-    this.lastUse.set(k, use);
-    this.queueKeys.push(k);
-    this.queueUses.push(use);
-    return isNew;
-  }
-
-  /** Removes and returns the least recently used block. */
-  evictOldest(): number | undefined {
-    while (this.head < this.queueKeys.length) {
-      const k = this.queueKeys[this.head];
-      const use = this.queueUses[this.head++];
-      if (this.lastUse.get(k) !== use) continue;
-      this.lastUse.delete(k);
-      this.compact();
-      return k;
+    if (holders === undefined) return;
+    if (typeof holders === 'string') {
+      if (holders === endpoint) this.byHash.delete(k);
+      return;
     }
-    return undefined;
-  }
-
-  keys(): IterableIterator<number> {
-    return this.lastUse.keys();
-  }
-
-  /** Drops the consumed front of the queue once it is most of it (amortised O(1) per use). */
-  private compact(): void {
-    if (this.head < 4096 || this.head * 2 < this.queueKeys.length) return;
-    this.queueKeys = this.queueKeys.slice(this.head);
-    this.queueUses = this.queueUses.slice(this.head);
-    this.head = 0;
+    holders.delete(endpoint);
+    if (holders.size === 1) this.byHash.set(k, holders.values().next().value!);
+    else if (holders.size === 0) this.byHash.delete(k);
   }
 }

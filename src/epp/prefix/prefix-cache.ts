@@ -43,6 +43,9 @@ export function readPrefixParams(p: Params): PrefixCacheParams {
   };
 }
 
+/** Hard cap on blocks hashed per request (8,192 × 64 chars ≈ 512 KB of prompt), whatever the parameters say. */
+export const MAX_BLOCKS_PER_REQUEST = 8192;
+
 export interface HashParams {
   blockChars: number;
   maxBlocks: number;
@@ -56,7 +59,10 @@ export function hashParamsFor(params: PrefixCacheParams, candidates: readonly En
     params.maxPrefixTokensToMatch > 0
       ? Math.max(1, Math.floor(params.maxPrefixTokensToMatch / blockTokens))
       : params.maxPrefixBlocksToMatch;
-  return { blockChars: blockTokens * CHARS_PER_TOKEN, maxBlocks };
+  return {
+    blockChars: blockTokens * CHARS_PER_TOKEN,
+    maxBlocks: Math.min(maxBlocks, MAX_BLOCKS_PER_REQUEST),
+  };
 }
 
 /** Per-endpoint LRU capacity: its num_gpu_blocks when auto-tuning and known, else lruCapacityPerServer. */
