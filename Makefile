@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup generate build test unit e2e bench up lint clean
+.PHONY: setup generate build test unit e2e bench up lint clean cluster-tools
 
 setup:
 	@bash scripts/setup.sh
@@ -32,6 +32,10 @@ lint: setup
 	@$(NPX) tsc -p tsconfig.json --noEmit
 	@$(NPX) eslint .
 	@$(NPX) prettier --check "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
+
+# Pinned etcd, Kubernetes control plane, kubectl, Helm and CRD modules, built into a per-machine cache (test/cluster/README.md).
+cluster-tools:
+	@bash scripts/cluster-tools.sh
 
 clean:
 	rm -rf dist coverage
