@@ -38,7 +38,8 @@ else
   INFERGATE_ISOLATED=1 TMPDIR="$run_dir" "$@" || status=$?
 fi
 
-leftover=$(find "$run_dir" -mindepth 1 -maxdepth 1 -printf '  %f\n' | sort)
+# ts-node's compile cache (piscina workers loaded from TypeScript) is a cache, not a test's leftover.
+leftover=$(find "$run_dir" -mindepth 1 -maxdepth 1 ! -name 'v8-compile-cache-*' -printf '  %f\n' | sort)
 if [ -n "$leftover" ]; then
   echo "test-isolated: the run left these in its TMPDIR (tests must remove their temp directories):" >&2
   echo "$leftover" >&2

@@ -83,18 +83,18 @@ describe('failure modes', () => {
       await waitFor(
         'Envoy to see the in-process EPP healthy',
         () => eppHealthyInEnvoy('closed', 21220),
-        15000,
+        60000,
       );
       const replies = await runLoad(20, 4, (i) => send('closed', i));
       expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
-      await waitFor('every completion', async () => (seen.length >= 20 ? true : undefined), 5000);
+      await waitFor('every completion', async () => (seen.length >= 20 ? true : undefined));
       const served = seen.map((s) => s.servedEndpoint).sort();
       expect(served).toEqual(replies.map((r) => r.servedBy).sort());
       for (const s of served) expect(CLOSED).toContain(s);
     } finally {
       await epp?.close(1000);
     }
-  }, 40000);
+  }, 120000);
 
   test('EppUnAvailableFailOpen: with the EPP stopped, a FailOpen pool answers 200 once Envoy has ejected it', async () => {
     await stack.stopChild('epp e2e/open');
@@ -103,7 +103,7 @@ describe('failure modes', () => {
     // get 500 until outlier detection ejects the EPP host (see src/compiler/xds/README.md). Measured, not hidden.
     const transition: number[] = [];
     const started = Date.now();
-    for (let i = 0; i < 50 && Date.now() - started < 5000; i++) {
+    for (let i = 0; i < 50 && Date.now() - started < 60000; i++) {
       const r = await send('open', i);
       if (r.status === 200) break;
       transition.push(r.status);
@@ -116,7 +116,7 @@ describe('failure modes', () => {
     const replies = await runLoad(20, 4, (i) => send('open', i));
     expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
     for (const r of replies) expect(OPEN).toContain(r.servedBy);
-  });
+  }, 120000);
 
   test('EPP unavailable with FailClose: the pool answers 5xx and no simulator is reached', async () => {
     // The `closed` pool's EPP was stopped by the served-endpoint test (or is stopped here).
@@ -141,11 +141,11 @@ describe('failure modes', () => {
         const rs = await runLoad(5, 5, (i) => send('open', i, { 'test-epp-endpoint-selection': OPEN[0] }));
         return [r, ...rs].every((x) => x.status === 200 && x.servedBy === OPEN[0]) ? true : undefined;
       },
-      40000,
+      60000,
       250,
     );
     console.log(
       `e2e failure-modes: EPP steering again ${Date.now() - started} ms after its restart was ready`,
     );
-  }, 60000);
+  }, 120000);
 });

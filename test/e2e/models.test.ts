@@ -14,9 +14,9 @@ import {
   post,
   promSum,
   runLoad,
-  sleep,
   startStack,
   suitePorts,
+  waitFor,
 } from './support';
 
 const DIR = path.join(FIXTURES, 'models');
@@ -71,29 +71,37 @@ describe('models', () => {
 
   test('LoRA affinity: requests for an adapter keep landing on the pod that has it loaded', async () => {
     // Load lora-a on the first pod and lora-c on the second with long requests pinned by the test header, then
-    // send short unpinned requests for each adapter while those run.
+    // send short unpinned requests for each adapter while those run (1,000 tokens × 5 ms: the holds outlive them
+    // by seconds, which is checked, not assumed).
     const long = (adapter: string, pod: string) =>
-      post(L, '/v1/completions', completion(`hold ${adapter}`, 300, adapter), {
+      post(L, '/v1/completions', completion(`hold ${adapter}`, 1000, adapter), {
         'test-epp-endpoint-selection': pod,
       });
-    const holds = [long('lora-a', PODS[0]), long('lora-c', PODS[1])];
-    await sleep(300); // a few 50 ms scrapes, so the EPP sees the running adapters
+    let holdsDone = false;
+    const holds = Promise.all([long('lora-a', PODS[0]), long('lora-c', PODS[1])]).finally(
+      () => (holdsDone = true),
+    );
+    // One request runs on each pod, nothing else: the EPP's average is 1 once it has scraped both with their
+    // holds (and adapters) running.
+    await waitFor('the EPP to see both holds running', async () => {
+      const text = await getText(`http://127.0.0.1:${PORTS.eppMetrics}/metrics`);
+      return promSum(text, 'inference_pool_average_running_requests') >= 1 ? true : undefined;
+    });
     const a = await runLoad(10, 2, (i) => post(L, '/v1/completions', completion(`a ${i}`, 2, 'lora-a')));
     const c = await runLoad(10, 2, (i) => post(L, '/v1/completions', completion(`c ${i}`, 2, 'lora-c')));
-    const held = await Promise.all(holds);
+    expect(holdsDone).toBe(false); // both adapters were still running for every short request
+    const held = await holds;
     expect(held.map((r) => [r.status, r.servedBy])).toEqual([
       [200, PODS[0]],
       [200, PODS[1]],
     ]);
-    // The holds must still have been running when the last short request was sent (300 tokens × 5 ms).
-    expect(held.every((r) => r.ms > 1000)).toBe(true);
     expect(Object.fromEntries(countBy(a, (r) => `${r.status} ${r.servedBy}`))).toEqual({
       [`200 ${PODS[0]}`]: 10,
     });
     expect(Object.fromEntries(countBy(c, (r) => `${r.status} ${r.servedBy}`))).toEqual({
       [`200 ${PODS[1]}`]: 10,
     });
-  }, 30000);
+  }, 120000);
 
   test('SSE streaming end to end: data chunks arrive as they are generated and end with [DONE]', async () => {
     const r = await post(L, '/v1/chat/completions', {

@@ -77,7 +77,7 @@ export function post(
   urlPath: string,
   body: unknown,
   headers: Record<string, string> = {},
-  timeoutMs = 20000,
+  timeoutMs = 30000,
 ): Promise<Reply> {
   const payload = Buffer.from(JSON.stringify(body));
   const started = performance.now();
@@ -127,49 +127,80 @@ export const completion = (prompt: string, maxTokens = 2, model = MODEL) => ({
   max_tokens: maxTokens,
 });
 
-/** `count` requests with at most `concurrency` in flight; bounded by `maxMs` as well. */
+/**
+ * `count` requests with at most `concurrency` in flight. Every request is sent: a slow machine takes longer, it does
+ * not send fewer (each request ends within post()'s own timeout).
+ */
 export async function runLoad(
   count: number,
   concurrency: number,
   send: (i: number) => Promise<Reply>,
-  maxMs = 60000,
 ): Promise<Reply[]> {
   const out: Reply[] = new Array<Reply>(count);
   let next = 0;
-  const deadline = Date.now() + maxMs;
   const worker = async () => {
-    while (next < count && Date.now() < deadline) {
+    while (next < count) {
       const i = next++;
       out[i] = await send(i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return out.filter((r) => r !== undefined);
+  return out;
 }
 
-/** Steady traffic until stop() is called: at most `concurrency` in flight, every reply kept with its send time. */
-export function steadyLoad(
-  concurrency: number,
-  send: (i: number) => Promise<Reply>,
-  maxMs = 60000,
-): { stop: () => Promise<{ at: number; reply: Reply }[]> } {
-  const out: { at: number; reply: Reply }[] = [];
+export interface Sent {
+  /** Date.now() when the request was sent. */
+  at: number;
+  reply: Reply;
+}
+
+export interface SteadyLoad {
+  /** Replies so far, in the order they arrived. */
+  readonly replies: Sent[];
+  /** Waits until `n` requests sent at or after `since` (Date.now()) have been answered. */
+  answered(n: number, since?: number, timeoutMs?: number): Promise<void>;
+  /** Waits until every request sent before `t` has been answered. */
+  settled(t: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<Sent[]>;
+}
+
+/**
+ * Steady traffic until stop(): at most `concurrency` in flight, every reply kept with its send time. Tests wait for
+ * a number of answered requests (answered()), never for a length of time, so a slow machine only makes them longer.
+ */
+export function steadyLoad(concurrency: number, send: (i: number) => Promise<Reply>): SteadyLoad {
+  const replies: Sent[] = [];
+  const pending = new Map<number, number>(); // request index → send time, of the requests in flight
   let stopped = false;
   let next = 0;
-  const deadline = Date.now() + maxMs;
   const worker = async () => {
-    while (!stopped && Date.now() < deadline) {
-      const at = Date.now();
-      const reply = await send(next++);
-      out.push({ at, reply });
+    while (!stopped) {
+      const [i, at] = [next++, Date.now()];
+      pending.set(i, at);
+      const reply = await send(i);
+      pending.delete(i);
+      replies.push({ at, reply });
     }
   };
   const running = Promise.all(Array.from({ length: concurrency }, worker));
   return {
+    replies,
+    answered: (n, since = 0, timeoutMs = 120000) =>
+      waitFor(
+        `${n} steady requests answered`,
+        async () => (replies.filter((r) => r.at >= since).length >= n ? true : undefined),
+        timeoutMs,
+      ).then(() => undefined),
+    settled: (t, timeoutMs = 60000) =>
+      waitFor(
+        'the requests in flight to be answered',
+        async () => ([...pending.values()].every((at) => at >= t) ? true : undefined),
+        timeoutMs,
+      ).then(() => undefined),
     stop: async () => {
       stopped = true;
       await running;
-      return out;
+      return replies;
     },
   };
 }
@@ -177,7 +208,7 @@ export function steadyLoad(
 export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  timeoutMs = 10000,
+  timeoutMs = 30000,
   everyMs = 50,
 ): Promise<T> {
   return waitUntil(what, probe, { timeoutMs, everyMs });
@@ -186,7 +217,7 @@ export function waitFor<T>(
 export { sleep };
 
 export async function getText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(url, { signal: AbortSignal.timeout(10000) });
   return res.text();
 }
 
