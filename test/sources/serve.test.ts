@@ -1,0 +1,253 @@
+// `serve` with one input broken, observed the way an Envoy sees it: a real ADS (delta) client on the control
+// plane's gRPC port, and /debug/status over HTTP. A syntax error in one file, a schema error in one document of a
+// multi-document file and a previously good HTTPRoute broken each reject that resource alone: every other
+// resource keeps publishing (endpoint changes on the fast path included), the broken one keeps its last good
+// version, and the EPP datastore on the same files sees the same.
+
+process.env.INFERGATE_LOG_LEVEL ??= 'error';
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type {
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+} from '../../generated/envoy/service/discovery/v3/discovery';
+import { startControlPlane, type ControlPlane } from '../../src/cli/serve';
+import { Datastore } from '../../src/epp/datastore/datastore';
+import { FilePoolSource } from '../../src/epp/datastore/source';
+import type { RejectedReport } from '../../src/sources/pipeline';
+import { waitFor } from '../../src/util/wait';
+import { XDS } from '../../src/xds/resource-types';
+import { adsClient, deltaReq } from '../xds/client';
+
+const GROUP = 'default/gw';
+const TYPES = [XDS.Cluster, XDS.ClusterLoadAssignment, XDS.Listener, XDS.RouteConfiguration];
+
+const gateway = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: infergate}
+spec: {controllerName: infergate.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: infergate
+  listeners: [{name: http, protocol: HTTP, port: 10080}]
+`;
+const route = (
+  name: string,
+  prefix: string,
+  pool: string,
+  port = '1',
+) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: ${pool}, port: ${port}}]
+`;
+const pod = (name: string, app: string, ip: string, ready = '"True"') => `---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: default, labels: {app: ${app}}}
+status: {podIP: ${ip}, conditions: [{type: Ready, status: ${ready}}]}
+`;
+const pool = (name: string, pods: string) => `apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: ${name}, namespace: default}
+spec:
+  selector: {matchLabels: {app: ${name}}}
+  targetPorts: [{number: 8000}]
+  endpointPickerRef: {name: ${name}-epp, port: {number: 9002}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}-epp, namespace: default}
+spec: {clusterIP: 10.96.0.9, ports: [{name: grpc, port: 9002, appProtocol: http2}]}
+${pods}`;
+
+/** An auto-ACKing delta ADS client that mirrors what it was sent, per type and name, and counts pushes. */
+class Mirror {
+  readonly resources = new Map<string, Map<string, unknown>>(TYPES.map((t) => [t.typeUrl, new Map()]));
+  readonly pushes = new Map<string, number>(TYPES.map((t) => [t.typeUrl, 0]));
+  private readonly client;
+  private readonly stream: ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+
+  constructor(port: number) {
+    this.client = adsClient(port);
+    this.stream = this.client.deltaAggregatedResources();
+    this.stream.on('error', () => undefined);
+    this.stream.on('data', (r: DeltaDiscoveryResponse) => {
+      const type = TYPES.find((t) => t.typeUrl === r.typeUrl)!;
+      const byName = this.resources.get(r.typeUrl)!;
+      for (const res of r.resources) byName.set(res.name, type.message.codec.decode(res.resource!.value));
+      for (const name of r.removedResources) byName.delete(name);
+      this.pushes.set(r.typeUrl, this.pushes.get(r.typeUrl)! + 1);
+      this.stream.write(deltaReq({ typeUrl: r.typeUrl, responseNonce: r.nonce }));
+    });
+    const node = { id: 'mirror', cluster: GROUP };
+    for (const t of TYPES)
+      this.stream.write(deltaReq({ node, typeUrl: t.typeUrl, resourceNamesSubscribe: ['*'] }));
+  }
+
+  /** The addresses of the named ClusterLoadAssignment's endpoints (read from the decoded message). */
+  endpoints(cluster: string): string[] {
+    const cla = this.resources.get(XDS.ClusterLoadAssignment.typeUrl)!.get(cluster);
+    return [...JSON.stringify(cla ?? {}).matchAll(/"address":"([\d.]+)"/g)].map((m) => m[1]).sort();
+  }
+
+  /** The path prefixes of every route (read from the decoded messages). */
+  routes(): string[] {
+    const text = JSON.stringify([...this.resources.get(XDS.RouteConfiguration.typeUrl)!.values()]);
+    return [...text.matchAll(/"pathSpecifier":\{"\$case":"\w+","value":"([^"]*)"/g)].map((m) => m[1]).sort();
+  }
+
+  close(): void {
+    this.stream.cancel();
+    this.client.close();
+  }
+}
+
+describe('serve with one input broken', () => {
+  let dir: string;
+  let cp: ControlPlane;
+  let mirror: Mirror;
+  let ds: Datastore;
+  const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
+  const rejected = async (): Promise<RejectedReport[]> => {
+    const res = await fetch(`http://127.0.0.1:${cp.admin.port}/debug/status`);
+    return ((await res.json()) as { inputs: { rejected: RejectedReport[] } }).inputs.rejected;
+  };
+  const typeVersions = () =>
+    Object.fromEntries(TYPES.map((t) => [t.short, cp.cache.get(GROUP)!.types.get(t.typeUrl)!.version]));
+  const podsA = (a0: string, a1 = '') => pod('a-0', 'pool-a', a0) + a1;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-serve-broken-'));
+    write('gw.yaml', gateway);
+    write('route-a.yaml', route('route-a', '/a', 'pool-a'));
+    write('route-b.yaml', route('route-b', '/b', 'pool-b'));
+    write('pool-a.yaml', pool('pool-a', podsA('10.1.0.1')));
+    write('pool-b.yaml', pool('pool-b', pod('b-0', 'pool-b', '10.2.0.1')));
+    cp = await startControlPlane({ paths: [dir], xdsPort: 0, adminPort: 0, debounceMs: 20 });
+    mirror = new Mirror(cp.xds.port);
+    ds = new Datastore({ name: 'pool-a', namespace: 'default' });
+    await ds.attach(new FilePoolSource([dir], { debounceMs: 20 }));
+  });
+  afterAll(async () => {
+    mirror.close();
+    ds.close();
+    await cp.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts with everything published', async () => {
+    expect(cp.pipeline.lastReport).toMatchObject({ ok: true, rejected: [] });
+    await waitFor(
+      'mirror has both pools',
+      () => mirror.endpoints('inferencepool/default/pool-b').length === 1,
+    );
+    expect(mirror.endpoints('inferencepool/default/pool-a')).toEqual(['10.1.0.1']);
+    expect(mirror.routes()).toEqual(['/a', '/b']);
+  });
+
+  it('a syntax error in one file: its pool stays at its last good version, the other pool’s EDS change is pushed', async () => {
+    // The error is in the pool's document: only that document is lost (the file's other documents still parse).
+    write(
+      'pool-b.yaml',
+      pool('pool-b', pod('b-0', 'pool-b', '10.2.0.1')).replace('targetPorts: [', 'targetPorts: [[{'),
+    );
+    await waitFor('rejection reported', async () => (await rejected()).length === 1);
+    expect(await rejected()).toEqual([
+      expect.objectContaining({
+        file: path.join(dir, 'pool-b.yaml'),
+        document: 0,
+        problems: [expect.stringMatching(/pool-b\.yaml doc 0: YAML syntax error at line 6:/)],
+        keptLastGood: ['InferencePool default/pool-b'],
+      }),
+    ]);
+    const versions = typeVersions();
+    const pushes = new Map(mirror.pushes);
+
+    write('pool-a.yaml', pool('pool-a', podsA('10.1.0.1', pod('a-1', 'pool-a', '10.1.0.2'))));
+    await waitFor('EDS push for pool-a', () => mirror.endpoints('inferencepool/default/pool-a').length === 2);
+    expect(mirror.endpoints('inferencepool/default/pool-a')).toEqual(['10.1.0.1', '10.1.0.2']);
+    expect(mirror.endpoints('inferencepool/default/pool-b')).toEqual(['10.2.0.1']);
+    expect(cp.pipeline.lastReport).toMatchObject({ ok: false, path: 'endpoints' });
+    // The endpoint fast path: only ClusterLoadAssignments moved, nothing else was pushed.
+    expect(typeVersions()).toEqual({ ...versions, ClusterLoadAssignment: expect.any(String) });
+    expect(typeVersions().ClusterLoadAssignment).not.toBe(versions.ClusterLoadAssignment);
+    for (const t of [XDS.Cluster, XDS.Listener, XDS.RouteConfiguration])
+      expect(mirror.pushes.get(t.typeUrl)).toBe(pushes.get(t.typeUrl));
+    await waitFor('EPP sees the new pod', () => ds.endpoints().length === 2);
+    expect((await rejected()).map((r) => r.file)).toEqual([path.join(dir, 'pool-b.yaml')]);
+  });
+
+  it('a schema error in one document of a multi-document file rejects that document alone', async () => {
+    // a-0 moves; a-1 breaks (a condition's status must be a string) and keeps its last good address.
+    write('pool-a.yaml', pool('pool-a', podsA('10.1.0.11', pod('a-1', 'pool-a', '10.1.0.12', '[1]'))));
+    await waitFor('a-0 moved', () => mirror.endpoints('inferencepool/default/pool-a').includes('10.1.0.11'));
+    expect(mirror.endpoints('inferencepool/default/pool-a')).toEqual(['10.1.0.11', '10.1.0.2']);
+    expect(await rejected()).toContainEqual({
+      resource: 'Pod default/a-1',
+      file: path.join(dir, 'pool-a.yaml'),
+      document: 3,
+      problems: [
+        expect.stringMatching(/pool-a\.yaml doc 3: Pod default\/a-1: status\.conditions\[0\]\.status: /),
+      ],
+      keptLastGood: ['Pod default/a-1'],
+    });
+    await waitFor('EPP sees the move', () => ds.endpoint('10.1.0.11:8000'));
+    expect(ds.endpoints().map((e) => e.endpoint.key)).toEqual(['10.1.0.11:8000', '10.1.0.2:8000']);
+    expect(ds.rejected().map((r) => r.resource)).toEqual(['Pod default/a-1', undefined]);
+  });
+
+  it('a previously good HTTPRoute broken keeps its last good version while another route changes', async () => {
+    write('route-a.yaml', route('route-a', '/aa', 'pool-a', '"eighty"'));
+    await waitFor('route-a rejected', async () =>
+      (await rejected()).some((r) => r.resource === 'HTTPRoute default/route-a'),
+    );
+    write('route-b.yaml', route('route-b', '/bb', 'pool-b'));
+    await waitFor('RDS push with /bb', () => mirror.routes().includes('/bb'));
+    expect(mirror.routes()).toEqual(['/a', '/bb']);
+    expect(await rejected()).toContainEqual({
+      resource: 'HTTPRoute default/route-a',
+      file: path.join(dir, 'route-a.yaml'),
+      document: 0,
+      problems: [
+        expect.stringMatching(/HTTPRoute default\/route-a: spec\.rules\[0\]\.backendRefs\[0\]\.port: /),
+      ],
+      keptLastGood: ['HTTPRoute default/route-a'],
+    });
+    // A route that never loaded is simply absent.
+    write('route-c.yaml', route('route-c', '/c', 'pool-a', '"eighty"'));
+    await waitFor('route-c rejected', async () =>
+      (await rejected()).some((r) => r.resource === 'HTTPRoute default/route-c'),
+    );
+    expect((await rejected()).find((r) => r.resource === 'HTTPRoute default/route-c')?.keptLastGood).toEqual(
+      [],
+    );
+    expect(mirror.routes()).toEqual(['/a', '/bb']);
+  });
+
+  it('fixing every input publishes it all and clears the rejections', async () => {
+    write('route-a.yaml', route('route-a', '/aa', 'pool-a'));
+    write('route-c.yaml', route('route-c', '/c', 'pool-a'));
+    write('pool-a.yaml', pool('pool-a', podsA('10.1.0.11', pod('a-1', 'pool-a', '10.1.0.12'))));
+    write('pool-b.yaml', pool('pool-b', pod('b-0', 'pool-b', '10.2.0.2')));
+    await waitFor('all good', () => cp.pipeline.lastReport?.ok === true);
+    expect(await rejected()).toEqual([]);
+    await waitFor('mirror converged', () => mirror.routes().join() === '/aa,/bb,/c');
+    await waitFor(
+      'pool-b moved',
+      () => mirror.endpoints('inferencepool/default/pool-b').join() === '10.2.0.2',
+    );
+    expect(mirror.endpoints('inferencepool/default/pool-a')).toEqual(['10.1.0.11', '10.1.0.12']);
+    await waitFor('EPP clean', () => ds.rejected().length === 0);
+  });
+});
