@@ -28,7 +28,7 @@ function load(store: ResourceStore, file: string, text: string) {
   return store.state();
 }
 const prefixes = (s: ReturnType<ResourceStore['state']>) =>
-  s.resources.httpRoutes.map((r) => `${r.metadata.name}:${r.spec.rules[0].matches[0].path?.value}`);
+  s.resources.httpRoutes.map((r) => `${r.metadata.name}:${r.spec.rules?.[0].matches?.[0].path?.value}`);
 
 describe('ResourceStore', () => {
   it('rejects a broken document alone and keeps the last good version of a resource that broke', () => {
