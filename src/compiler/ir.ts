@@ -22,6 +22,8 @@ export interface GatewayIR {
   pools: PoolIR[];
   /** Present when routes match on the model headers the body-based router sets. */
   bodyBasedRouter?: BodyBasedRouterIR;
+  /** The TLS certificates the HTTPS ports name, one per Kubernetes Secret, sorted by name. */
+  secrets: SecretIR[];
 }
 
 /** The body-based router (BBR): an ext_proc ahead of route matching that copies the body's model into headers. */
@@ -53,7 +55,16 @@ export interface TLSChainIR {
   listener: string;
   /** SNI names to match; empty means any (the listener had no hostname). */
   serverNames: string[];
-  certificates: { name: string; certificateChain: string; privateKey: string }[];
+  /** Names of the Gateway's SecretIRs holding this chain's certificates, in certificateRefs order. */
+  certificates: string[];
+}
+
+/** A certificate and its key, from a kubernetes.io/tls Secret; stage 2 emits it as an xDS Secret. */
+export interface SecretIR {
+  /** "secret/<ns>/<name>" of the Kubernetes Secret. */
+  name: string;
+  certificateChain: string;
+  privateKey: string;
 }
 
 export interface VirtualHostIR {

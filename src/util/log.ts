@@ -1,6 +1,8 @@
 // One structured, leveled logger: JSON lines on stderr, one per event, named per module.
 // The level comes from INFERGATE_LOG_LEVEL (debug|info|warn|error|silent), default info.
 
+import { redactingReplacer } from './redact';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 type Fields = Record<string, unknown>;
 
@@ -34,6 +36,8 @@ export function logger(name: string): Logger {
   };
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Error ? { message: value.message, stack: value.stack } : value;
+function errorReplacer(key: string, value: unknown): unknown {
+  // No log line carries a private key, whatever a caller hands in (e.g. an Envoy NACK quoting a Secret).
+  const v = redactingReplacer(key, value);
+  return v instanceof Error ? { message: v.message, stack: v.stack } : v;
 }

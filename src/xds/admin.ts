@@ -1,10 +1,12 @@
 // The control plane's admin HTTP server: /metrics, /healthz, /readyz, /debug/config (per group, proto JSON),
 // /debug/clients (per node: group, versions sent and ACKed per type, last NACK) and /debug/status (inputs).
+// Every JSON reply is redacted: private keys (Secrets, NACK messages quoting them) never leave the process.
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderMessage, type Json } from '../compiler/xds/render';
 import { logger } from '../util/log';
+import { redact } from '../util/redact';
 import type { SnapshotCache } from './cache';
 import type { ClientRegistry } from './clients';
 import type { XdsMetrics } from './metrics';
@@ -67,7 +69,7 @@ interface Reply {
 const json = (value: unknown, code = 200): Reply => ({
   code,
   type: 'application/json',
-  body: JSON.stringify(value, null, 2) + '\n',
+  body: JSON.stringify(redact(value), null, 2) + '\n',
 });
 const text = (body: string, code = 200): Reply => ({ code, type: 'text/plain', body: body + '\n' });
 

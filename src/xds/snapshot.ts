@@ -9,6 +9,11 @@ import type { ClusterLoadAssignment } from '../../generated/envoy/config/endpoin
 import type { Listener } from '../../generated/envoy/config/listener/v3/listener';
 import type { RouteConfiguration } from '../../generated/envoy/config/route/v3/route';
 import type { Secret } from '../../generated/envoy/extensions/transport_sockets/tls/v3/secret';
+import type { TransportSocket } from '../../generated/envoy/config/core/v3/base';
+import type {
+  DownstreamTlsContext,
+  UpstreamTlsContext,
+} from '../../generated/envoy/extensions/transport_sockets/tls/v3/tls';
 import type { HttpConnectionManager } from '../../generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
 import { Any } from '../../generated/google/protobuf/any';
 import { T, unpack } from '../compiler/xds/types';
@@ -38,7 +43,7 @@ export interface Snapshot {
   types: ReadonlyMap<string, TypeSnapshot>;
 }
 
-/** What a snapshot is built from: the compiler's per-Gateway output (plus optional secrets). */
+/** What a snapshot is built from: the compiler's per-Gateway output (secrets optional for hand-built tests). */
 export interface SnapshotResources {
   listeners: Listener[];
   routes: RouteConfiguration[];
@@ -109,7 +114,8 @@ export function resourcesOf<M>(snapshot: Snapshot, type: XdsType<M>): M[] {
 
 /**
  * go-control-plane's Snapshot.Consistent, both ways: every ClusterLoadAssignment is named by an EDS cluster and
- * every EDS cluster has one; every RouteConfiguration is named by a listener's RDS and every RDS name exists.
+ * every EDS cluster has one; every RouteConfiguration is named by a listener's RDS and every RDS name exists;
+ * every Secret is named by an SDS-over-ADS reference of a listener or cluster and every such name exists.
  * An inconsistent snapshot would leave Envoy warming a cluster or listener forever.
  */
 export function consistencyProblems(snapshot: Snapshot): string[] {
@@ -132,7 +138,39 @@ export function consistencyProblems(snapshot: Snapshot): string[] {
     if (!routeNames.has(n))
       problems.push(`listener RDS names missing RouteConfiguration ${JSON.stringify(n)}`);
   }
+  const sdsNames = new Set([
+    ...resourcesOf(snapshot, XDS.Listener).flatMap((l) =>
+      filterChainsOf(l).flatMap((c) => sdsSecretNames(c.transportSocket)),
+    ),
+    ...resourcesOf(snapshot, XDS.Cluster).flatMap((c) => sdsSecretNames(c.transportSocket)),
+  ]);
+  const secretNames = new Set(snapshot.types.get(XDS.Secret.typeUrl)?.resources.keys() ?? []);
+  for (const n of secretNames) {
+    if (!sdsNames.has(n)) problems.push(`Secret ${JSON.stringify(n)} is named by no listener or cluster`);
+  }
+  for (const n of sdsNames) {
+    if (!secretNames.has(n)) problems.push(`SDS names missing Secret ${JSON.stringify(n)}`);
+  }
   return problems;
+}
+
+function filterChainsOf(l: Listener) {
+  return [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])];
+}
+
+/** Names a TLS transport socket fetches over SDS (ADS); static secret names are not served by us. */
+function sdsSecretNames(socket: TransportSocket | undefined): string[] {
+  if (socket?.configType?.$case !== 'typedConfig') return [];
+  const any = socket.configType.value;
+  if (any.typeUrl !== T.DownstreamTlsContext.typeUrl && any.typeUrl !== T.UpstreamTlsContext.typeUrl)
+    return [];
+  const tls = unpack(any)?.message as DownstreamTlsContext | UpstreamTlsContext | undefined;
+  const common = tls?.commonTlsContext;
+  if (!common) return [];
+  const configs = [...common.tlsCertificateSdsSecretConfigs];
+  const validation = common.validationContextType;
+  if (validation?.$case === 'validationContextSdsSecretConfig') configs.push(validation.value);
+  return configs.filter((c) => c.sdsConfig !== undefined).map((c) => c.name);
 }
 
 function edsServiceName(c: Cluster): string[] {
@@ -142,9 +180,8 @@ function edsServiceName(c: Cluster): string[] {
 }
 
 function rdsRouteNames(l: Listener): string[] {
-  const chains = [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])];
   const names: string[] = [];
-  for (const chain of chains) {
+  for (const chain of filterChainsOf(l)) {
     for (const f of chain.filters) {
       if (f.configType?.$case !== 'typedConfig') continue;
       if (f.configType.value.typeUrl !== T.HttpConnectionManager.typeUrl) continue;

@@ -26,6 +26,7 @@ function renderXds(name: string): string {
     routes: g.resources.routes.map((m) => renderMessage(T.RouteConfiguration.name, m)),
     clusters: g.resources.clusters.map((m) => renderMessage(T.Cluster.name, m)),
     endpoints: g.resources.endpoints.map((m) => renderMessage(T.ClusterLoadAssignment.name, m)),
+    secrets: g.resources.secrets.map((m) => renderMessage(T.Secret.name, m)),
   }));
   return stringify(
     { violations: result.violations.map(formatViolation), gateways: doc },
@@ -41,6 +42,16 @@ describe('stage 2 goldens (IR → xDS)', () => {
   it.each(cases)('%s', (name) => {
     const actual = renderXds(name);
     expect(actual).toEqual(golden(path.join(COMPILER_CASES, `${name}.xds.yaml`), actual));
+  });
+
+  it.each(cases)('%s: no Listener carries a private key, in either mode', (name) => {
+    for (const mode of ['ads', 'static'] as const) {
+      for (const g of compile(load(name), { mode }).gateways) {
+        const listeners = JSON.stringify(g.resources.listeners.map((m) => renderMessage(T.Listener.name, m)));
+        expect(listeners).not.toMatch(/PRIVATE KEY/);
+        for (const s of g.resources.secrets) expect(listeners).toContain(JSON.stringify(s.name));
+      }
+    }
   });
 
   it.each(cases)('%s: emitted resources obey Envoy validation rules', (name) => {

@@ -6,7 +6,7 @@
 // So the virtual host for `bar.example.com` also carries, after bar's own rules, the rules of routes attached to
 // the same listener via `*.example.com` or with no hostname.
 
-import type { GatewayIR, PoolIR, PortIR, ServiceClusterIR, VirtualHostIR } from '../ir';
+import type { GatewayIR, PoolIR, PortIR, SecretIR, ServiceClusterIR, VirtualHostIR } from '../ir';
 import type { Attachment } from './attachment';
 import { compareStrings, namespaceOf } from './context';
 import type { GatewayState, ListenerState } from './gateways';
@@ -118,6 +118,9 @@ export class GatewayBuilder {
           virtualHosts,
         };
       });
+    const secrets = new Map<string, SecretIR>();
+    for (const p of this.ports.values())
+      for (const l of p.listeners) for (const s of l.secrets ?? []) secrets.set(s.name, s);
     const ir: GatewayIR = {
       key,
       namespace: ns,
@@ -125,6 +128,7 @@ export class GatewayBuilder {
       ports,
       clusters: [...this.clusters.values()].sort((a, b) => compareStrings(a.name, b.name)),
       pools: [...this.pools.values()].sort((a, b) => compareStrings(a.key, b.key)),
+      secrets: [...secrets.values()].sort((a, b) => compareStrings(a.name, b.name)),
     };
     // Route, cluster and pool objects may be shared between virtual hosts and Gateways: the IR is read-only
     // from here on (stage 2 never mutates it), and copying it cost as much as the rest of stage 1 at 10k routes.

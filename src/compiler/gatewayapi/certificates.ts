@@ -1,13 +1,19 @@
-// HTTPS listener certificates: certificateRefs → kubernetes.io/tls Secrets → PEM strings for a TLSChainIR.
+// HTTPS listener certificates: certificateRefs → kubernetes.io/tls Secrets → one SecretIR each (served as xDS
+// Secrets) and a TLSChainIR that names them, so the key material never sits in a Listener.
 // Cross-namespace refs need a ReferenceGrant, which infergate does not model, so they are never permitted.
 
 import type { Gateway, Listener, Secret } from '../../api/types';
-import type { TLSChainIR } from '../ir';
+import type { SecretIR, TLSChainIR } from '../ir';
 import type { Context } from './context';
 import { namespaceOf } from './context';
 
 export type CertificateResult =
-  { ok: true; chain: TLSChainIR } | { ok: false; reason: string; message: string };
+  { ok: true; chain: TLSChainIR; secrets: SecretIR[] } | { ok: false; reason: string; message: string };
+
+/** The xDS Secret name of a Kubernetes Secret: stable, so a rotation changes only that Secret's version. */
+export function secretName(namespace: string, name: string): string {
+  return `secret/${namespace}/${name}`;
+}
 
 const BASE64 = /^[A-Za-z0-9+/=\s]*$/;
 
@@ -39,7 +45,7 @@ export function resolveCertificates(ctx: Context, gateway: Gateway, listener: Li
   if (refs.length === 0) {
     return { ok: false, reason: 'InvalidCertificateRef', message: 'HTTPS listener has no certificateRefs' };
   }
-  const certificates: TLSChainIR['certificates'] = [];
+  const secrets: SecretIR[] = [];
   for (const ref of refs) {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Secret';
@@ -82,14 +88,19 @@ export function resolveCertificates(ctx: Context, gateway: Gateway, listener: Li
         message: `Secret ${key} does not hold a PEM certificate in tls.crt and a PEM private key in tls.key`,
       };
     }
-    certificates.push({ name: key, certificateChain: certificateChain ?? '', privateKey: privateKey ?? '' });
+    secrets.push({
+      name: secretName(namespace, ref.name),
+      certificateChain: certificateChain ?? '',
+      privateKey: privateKey ?? '',
+    });
   }
   return {
     ok: true,
     chain: {
       listener: listener.name,
       serverNames: listener.hostname ? [listener.hostname] : [],
-      certificates,
+      certificates: secrets.map((s) => s.name),
     },
+    secrets,
   };
 }

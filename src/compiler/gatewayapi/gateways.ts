@@ -3,7 +3,7 @@
 
 import type { Condition, Gateway, GatewayClass, Listener } from '../../api/types';
 import { GATEWAY_GROUP } from '../../api/types';
-import type { ListenerStatus, ResourceStatus, TLSChainIR } from '../ir';
+import type { ListenerStatus, ResourceStatus, SecretIR, TLSChainIR } from '../ir';
 import { resolveCertificates } from './certificates';
 import type { Context } from './context';
 import { namespaceOf, nsName, sortedByName, warn } from './context';
@@ -18,6 +18,8 @@ export interface ListenerState {
   allowsHTTPRoute: boolean;
   conditions: Condition[];
   tls?: TLSChainIR;
+  /** The Secrets tls names (HTTPS only). */
+  secrets?: SecretIR[];
   /** "<ns>/<name>" of the HTTPRoutes attached to this listener. */
   attachedRoutes: Set<string>;
 }
@@ -130,11 +132,13 @@ function validateListeners(ctx: Context, gateway: Gateway): GatewayState {
       warn(ctx, gateway, `${path}.allowedRoutes.kinds`, resolved.message);
     }
     let tls: TLSChainIR | undefined;
+    let secrets: SecretIR[] | undefined;
     let programmedOk = accepted;
     if (accepted && listener.protocol === 'HTTPS') {
       const certs = resolveCertificates(ctx, gateway, listener);
       if (certs.ok) {
         tls = certs.chain;
+        secrets = certs.secrets;
       } else if (certs.reason === 'UnsupportedProtocol') {
         accepted = false;
         programmedOk = false;
@@ -171,7 +175,7 @@ function validateListeners(ctx: Context, gateway: Gateway): GatewayState {
       programmed: programmedOk,
       allowsHTTPRoute,
       conditions,
-      ...(tls ? { tls } : {}),
+      ...(tls ? { tls, secrets } : {}),
       attachedRoutes: new Set(),
     };
   });

@@ -35,7 +35,11 @@ function base(o: BootstrapOptions) {
 export function staticBootstrap(resources: XdsResources, o: BootstrapOptions): Bootstrap {
   return make(BOOTSTRAP_TYPE, {
     ...base(o),
-    staticResources: { listeners: resources.listeners, clusters: resources.clusters },
+    staticResources: {
+      listeners: resources.listeners,
+      clusters: resources.clusters,
+      secrets: resources.secrets,
+    },
   });
 }
 

@@ -4,12 +4,14 @@ import type { Cluster } from '../../../generated/envoy/config/cluster/v3/cluster
 import type { ClusterLoadAssignment } from '../../../generated/envoy/config/endpoint/v3/endpoint';
 import type { Listener } from '../../../generated/envoy/config/listener/v3/listener';
 import type { RouteConfiguration } from '../../../generated/envoy/config/route/v3/route';
+import type { Secret } from '../../../generated/envoy/extensions/transport_sockets/tls/v3/secret';
 import type { GatewayIR, IR } from '../ir';
 import { validateMessage } from '../validate/pgv';
 import { extProcCluster, loadAssignment, poolCluster, serviceCluster } from './cluster';
 import type { Mode } from './common';
 import { listener } from './listener';
 import { routeConfiguration } from './route';
+import { tlsSecret } from './secret';
 import { T, type MessageType } from './types';
 
 export interface XdsResources {
@@ -17,6 +19,8 @@ export interface XdsResources {
   routes: RouteConfiguration[];
   clusters: Cluster[];
   endpoints: ClusterLoadAssignment[];
+  /** TLS certificates the listeners name: SDS over ADS, or static_resources.secrets in a static bootstrap. */
+  secrets: Secret[];
 }
 
 export interface GatewayXds {
@@ -81,6 +85,7 @@ export function translateGateway(gw: GatewayIR, options: TranslateOptions): XdsR
     routes: mode === 'ads' ? gw.ports.map((port) => routeConfiguration(port, pools)) : [],
     clusters,
     endpoints: mode === 'ads' ? endpoints : [],
+    secrets: gw.secrets.map(tlsSecret),
   };
 }
 
@@ -97,6 +102,7 @@ export function validateResources(gateway: string, r: XdsResources): RuleViolati
   check(T.RouteConfiguration, r.routes, (m) => m.name);
   check(T.Cluster, r.clusters, (m) => m.name);
   check(T.ClusterLoadAssignment, r.endpoints, (m) => m.clusterName);
+  check(T.Secret, r.secrets, (m) => m.name);
   return out;
 }
 

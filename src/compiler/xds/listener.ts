@@ -1,7 +1,8 @@
 // One Listener per Gateway port, with an HTTP connection manager whose filter chain is:
 //   header_mutation (strip client-sent destination headers) → [body-based router] → the Endpoint Picker ext_proc
 //   (disabled unless a route to a pool enables it) → router.
-// HTTPS ports get one filter chain per Gateway listener, matched by SNI, each terminating TLS.
+// HTTPS ports get one filter chain per Gateway listener, matched by SNI, each terminating TLS with certificates
+// it names (SDS over ADS, or static secrets): a Listener never carries a private key.
 
 import type { Listener } from '../../../generated/envoy/config/listener/v3/listener';
 import type { HttpFilter } from '../../../generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
@@ -14,6 +15,7 @@ import { adsSource, socketAddress, type Mode } from './common';
 import { DESTINATION_KEY } from './cluster';
 import { bodyBasedRouterFilter, endpointPickerFilter } from './extproc';
 import { routeConfiguration } from './route';
+import { sdsSecretConfig } from './secret';
 import { make, pack, T, type DeepPartial } from './types';
 
 export interface ListenerOptions {
@@ -29,7 +31,7 @@ export function listener(gw: GatewayIR, port: PortIR, opts: ListenerOptions): Li
   const base = statPrefixOf(gw, port);
   const chains =
     port.protocol === 'HTTPS'
-      ? (port.tls ?? []).map((chain) => tlsFilterChain(chain, hcm(`${base}_${chain.listener}`)))
+      ? (port.tls ?? []).map((chain) => tlsFilterChain(chain, opts.mode, hcm(`${base}_${chain.listener}`)))
       : [
           {
             filters: [
@@ -51,7 +53,7 @@ function statPrefixOf(gw: GatewayIR, port: PortIR): string {
   return `${gw.namespace}_${gw.name}_${port.port}`.replace(/[^A-Za-z0-9_]/g, '_');
 }
 
-function tlsFilterChain(chain: TLSChainIR, hcm: ReturnType<typeof pack>) {
+function tlsFilterChain(chain: TLSChainIR, mode: Mode, hcm: ReturnType<typeof pack>) {
   return {
     filterChainMatch: { serverNames: chain.serverNames },
     transportSocket: {
@@ -61,10 +63,7 @@ function tlsFilterChain(chain: TLSChainIR, hcm: ReturnType<typeof pack>) {
         value: pack(T.DownstreamTlsContext, {
           commonTlsContext: {
             alpnProtocols: ['h2', 'http/1.1'],
-            tlsCertificates: chain.certificates.map((c) => ({
-              certificateChain: { specifier: { $case: 'inlineString' as const, value: c.certificateChain } },
-              privateKey: { specifier: { $case: 'inlineString' as const, value: c.privateKey } },
-            })),
+            tlsCertificateSdsSecretConfigs: chain.certificates.map((name) => sdsSecretConfig(name, mode)),
           },
         }),
       },
