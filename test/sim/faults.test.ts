@@ -36,8 +36,13 @@ describe('faults', () => {
     const fast = await stream(`${plain.url}/v1/completions`, body);
     const delayed = await stream(`${slow.url}/v1/completions`, body);
     expect(delayed.done).toBe(true);
-    expect(delayed.firstEventMs).toBeGreaterThan(250);
-    expect(delayed.firstEventMs).toBeGreaterThan(fast.firstEventMs + 200);
+    // The added latency is a lower bound (a timer never fires early); comparing with the plain sim's figure would
+    // fail whenever a busy machine slowed that one.
+    console.log(
+      `sim added latency: first token after ${delayed.firstEventMs.toFixed(0)} ms (plain ${fast.firstEventMs.toFixed(0)} ms)`,
+    );
+    expect(fast.done).toBe(true);
+    expect(delayed.firstEventMs).toBeGreaterThanOrEqual(290); // 300 ms less timer rounding
   });
 
   it('a stalled request is never answered, while health and metrics still are; close() still returns', async () => {
