@@ -120,7 +120,9 @@ export async function main(args: string[]): Promise<number> {
               ? parseRequestBody('/v1/completions', b)
               : await hashing.parse('/v1/completions', b);
           if (!out.ok) throw new Error(out.message);
+          const stream = {};
           const d = await director.decide({
+            stream,
             requestId: String(i),
             headers: {},
             path: '/v1/completions',
@@ -130,7 +132,13 @@ export async function main(args: string[]): Promise<number> {
             prefixHashesParams: out.prefixHashesParams,
           });
           if (d.kind === 'route')
-            director.complete({ requestId: String(i), status: 200, durationSeconds: 0, streaming: false });
+            director.complete({
+              stream,
+              requestId: String(i),
+              status: 200,
+              durationSeconds: 0,
+              streaming: false,
+            });
         });
         rows.push({ endpoints: n, prompt: label, mode, p50us: r.p50, p99us: r.p99 });
       }

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { Registry } from 'prom-client';
 import { ExtProcStream, DEFAULT_MAX_BODY_BYTES } from '../epp/extproc/stream';
-import { serve, type RunningServer } from '../epp/server/server';
+import { RECEIVE_MESSAGE_MARGIN_BYTES, serve, type RunningServer } from '../epp/server/server';
 import type { Director } from '../epp/types';
 import { DEFAULT_WORKER_THRESHOLD_BYTES, WorkerParser } from '../epp/workers/pool';
 import type { HashParams } from '../epp/workers/task';
@@ -54,6 +54,7 @@ export interface RunningEpp extends RunningServer {
 
 /** Starts the EPP servers around a director (used by the CLI and by tests). */
 export async function startEpp(o: StartEppOptions): Promise<RunningEpp> {
+  const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const parser = new WorkerParser({
     threads: o.workerThreads,
     thresholdBytes: o.workerThresholdBytes,
@@ -64,8 +65,10 @@ export async function startEpp(o: StartEppOptions): Promise<RunningEpp> {
   });
   await parser.warm();
   const server = await serve({
-    newStream: (send) =>
-      new ExtProcStream({ director: o.handle.director, parser, maxBodyBytes: o.maxBodyBytes }, send),
+    newStream: (send) => new ExtProcStream({ director: o.handle.director, parser, maxBodyBytes }, send),
+    // A BUFFERED body arrives as one message: let one up to the body limit (and a bit over) through to the
+    // handler, which answers 413 over the limit.
+    maxReceiveMessageBytes: maxBodyBytes + RECEIVE_MESSAGE_MARGIN_BYTES,
     address: o.address,
     grpcPort: o.grpcPort,
     healthPort: o.healthPort,
@@ -117,6 +120,11 @@ export async function runEpp(args: string[]): Promise<number> {
   if (values.kubernetes) return usage('--kubernetes is not supported yet; give resource paths');
   if (positionals.length === 0)
     return usage('give the resource paths (files or directories) to read the pool from');
+  const maxBodyBytes = Number(values['max-body-bytes']);
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0)
+    return usage(
+      `--max-body-bytes must be a positive integer, got ${JSON.stringify(values['max-body-bytes'])}`,
+    );
   const namespace = values['pool-namespace'] || process.env.NAMESPACE || 'default';
   let handle: DirectorHandle;
   try {
@@ -139,7 +147,7 @@ export async function runEpp(args: string[]): Promise<number> {
     metricsPort: portOf(values['metrics-port']),
     secure: values['secure-serving'],
     certPath: values['cert-path'],
-    maxBodyBytes: Number(values['max-body-bytes']),
+    maxBodyBytes,
     workerThreads: values['worker-threads'] === undefined ? undefined : Number(values['worker-threads']),
     workerThresholdBytes: Number(values['worker-threshold-bytes']),
   });

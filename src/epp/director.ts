@@ -1,6 +1,7 @@
 // The decision for one request (reference EPP requestcontrol/director.go): model rewrite → objective and priority
-// → admission (shed sheddable requests while saturated) → candidates (subset hint, reachable, test header) → scheduler →
-// ordered endpoints; prefix-index learning after the decision; metrics and in-flight accounting on completion.
+// → admission (shed sheddable requests while saturated) → candidates (subset hint, reachable) → scheduler (its
+// profile filters, e.g. header-based-testing-filter when configured) → ordered endpoints; prefix-index learning after
+// the decision; metrics and in-flight accounting (keyed by the stream) on completion.
 
 import { performance } from 'node:perf_hooks';
 import { resolvePriority, shouldShed, SHED_MESSAGE } from './admission/admission';
@@ -9,7 +10,7 @@ import { buildFromConfig, type BuiltConfig } from './config/build';
 import type { EndpointPickerConfig } from './config/types';
 import { DEFAULT_UNREACHABLE_AFTER_FAILURES, reachable, type Datastore } from './datastore/datastore';
 import type { EppMetrics } from './observability/metrics';
-import { selectByHeader, TEST_SELECTION_HEADER } from './plugins/header-based-testing-filter';
+import { declaredModels, ModelLabels } from './observability/model-labels';
 import { blockHashes } from './prefix/hash';
 import { hashParamsFor } from './prefix/prefix-cache';
 import type { RandomSource } from './scheduling/random';
@@ -24,6 +25,7 @@ import type {
   PrefixHashParams,
   RequestInput,
   ResponseInfo,
+  StreamToken,
 } from './types';
 import { logger } from '../util/log';
 
@@ -58,6 +60,8 @@ export interface DirectorOptions {
 export interface EppDirector extends Director {
   prefixHashParams(model: string, body?: Record<string, unknown>): PrefixHashParams | undefined;
   readonly built: BuiltConfig;
+  /** Streams with a route decision not yet completed (for tests and leak checks). */
+  inFlight(): number;
   /** Stops listening to the datastore. */
   close(): void;
 }
@@ -66,6 +70,8 @@ interface InFlight {
   incoming: string;
   target: string;
   priority: number;
+  /** The running_requests label it was counted under (released under the same one). */
+  runningLabel: string;
 }
 
 /** h0 covers the target model and the request's cache_salt, as the reference EPP hashes them. */
@@ -113,16 +119,30 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     { random, now, onPrefixIndexSize: (n) => metrics.prefixIndexerSize.set(n) },
     { registry: opts.registry, timers: metrics.pluginTimer },
   );
-  const inflight = new Map<string, InFlight>();
+  const inflight = new Map<StreamToken, InFlight>();
 
   const onChange = (endpoints: readonly EndpointState[]) => {
     const active = new Set(endpoints.map((e) => e.endpoint.key));
     for (const p of built.endpointsAware) p.endpointsChanged(active);
   };
   datastore.on('change', onChange);
+  let declared: Set<string> | undefined;
+  const onResources = () => (declared = undefined);
+  datastore.on('resources', onResources);
+  const labels = new ModelLabels((name) => {
+    declared ??= declaredModels(datastore.models().values(), datastore.rewrites());
+    if (declared.has(name)) return true;
+    for (const e of datastore.endpoints()) {
+      if (e.metrics?.activeModels.includes(name) || e.metrics?.waitingModels.includes(name)) return true;
+    }
+    return false;
+  });
+
+  const requestError = (incoming: string, target: string, code: string) =>
+    metrics.requestError(labels.label(incoming), labels.label(target), code);
 
   const reject = (status: 429 | 503, message: string, incoming: string, target: string): Decision => {
-    metrics.requestError(incoming, target, status === 429 ? 'ResourceExhausted' : 'ServiceUnavailable');
+    requestError(incoming, target, status === 429 ? 'ResourceExhausted' : 'ServiceUnavailable');
     return { kind: 'reject', status, message };
   };
 
@@ -136,7 +156,11 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     }
   };
 
-  /** A request without a body: any endpoint at random, or 500 when the pool has none (reference EPP). */
+  /**
+   * A request without a body: any endpoint at random. No candidates (empty pool, or a subset naming no member) is
+   * 503, the protocol's rule and the same as for a request with a body (the reference EPP's 500 for an empty pool
+   * breaks that rule).
+   */
   function headersOnly(
     input: RequestInput,
     all: EndpointState[],
@@ -148,10 +172,7 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       input.subset === undefined ? all : subsetCandidates(all, input.subset),
       unreachableAfter,
     );
-    if (pool.length === 0) {
-      metrics.requestError(incoming, target, 'Internal');
-      return { kind: 'reject', status: 500, message: NO_CANDIDATES };
-    }
+    if (pool.length === 0) return reject(503, NO_CANDIDATES, incoming, target);
     const e = pool[Math.floor(random() * pool.length)];
     return {
       kind: 'route',
@@ -167,7 +188,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     const incoming = parsed.model;
     const rw = chooseTargetModel(incoming, headers, datastore.rewrites(), datastore.models(), random);
     const target = rw.targetModel;
-    if (rw.source === 'rewrite' && rw.by) metrics.rewrite(rw.by, incoming, target);
+    if (rw.source === 'rewrite' && rw.by)
+      metrics.rewrite(rw.by, labels.label(incoming), labels.label(target));
     const { priority, objective } = resolvePriority(
       headers,
       incoming,
@@ -184,11 +206,6 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     if (candidates.length === 0) return reject(503, NO_CANDIDATES, incoming, target);
     // Endpoints that stopped answering scrapes are left out, failing open when that would leave none.
     candidates = reachable(candidates, unreachableAfter);
-    const testSelection = headers[TEST_SELECTION_HEADER];
-    if (testSelection) {
-      candidates = selectByHeader(testSelection, candidates);
-      if (candidates.length === 0) return reject(429, NO_TARGET, incoming, target);
-    }
 
     const hashModel = prefixHashModel(target, parsed.body);
     let cached: { blockChars: number; maxBlocks: number; hashes: BigUint64Array } | undefined;
@@ -227,8 +244,6 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     // Learning where the request went is off the decision's path, as in the reference EPP.
     if (built.preRequest.length > 0) setImmediate(runPreRequest, req, result);
 
-    inflight.set(input.requestId, { incoming, target, priority });
-    metrics.running(incoming, 1);
     const decision: Decision = {
       kind: 'route',
       endpoints: targets.map((e) => e.endpoint.key),
@@ -238,7 +253,23 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     };
     if (objective) decision.objective = objective;
     if (target !== incoming) decision.body = Buffer.from(JSON.stringify({ ...parsed.body, model: target }));
+    // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream.
+    track(input.stream, { incoming, target, priority, runningLabel: labels.label(incoming) });
     return decision;
+  }
+
+  function track(stream: StreamToken, f: InFlight): void {
+    release(stream);
+    inflight.set(stream, f);
+    metrics.running(f.runningLabel, 1);
+  }
+
+  function release(stream: StreamToken): InFlight | undefined {
+    const f = inflight.get(stream);
+    if (!f) return undefined;
+    inflight.delete(stream);
+    metrics.running(f.runningLabel, -1);
+    return f;
   }
 
   return {
@@ -246,28 +277,35 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     decide: (input) => Promise.resolve(decideSync(input)),
     complete(info: ResponseInfo): void {
       try {
-        const f = inflight.get(info.requestId);
+        const f = release(info.stream);
         if (!f) return;
-        inflight.delete(info.requestId);
-        metrics.running(f.incoming, -1);
-        metrics.request(f.incoming, f.target, f.priority);
-        if (info.status >= 400) metrics.requestError(f.incoming, f.target, String(info.status));
+        if (info.status >= 200 && info.status < 300) {
+          labels.learn(f.target);
+          if (f.incoming === f.target) labels.learn(f.incoming);
+        }
+        const incoming = labels.label(f.incoming);
+        const target = labels.label(f.target);
+        metrics.request(incoming, target, f.priority);
+        if (info.status >= 400) requestError(f.incoming, f.target, String(info.status));
         else {
-          metrics.observe('duration', f.incoming, f.target, info.durationSeconds);
-          if (info.promptTokens !== undefined)
-            metrics.observe('input', f.incoming, f.target, info.promptTokens);
+          metrics.observe('duration', incoming, target, info.durationSeconds);
+          if (info.promptTokens !== undefined) metrics.observe('input', incoming, target, info.promptTokens);
           if (info.completionTokens !== undefined)
-            metrics.observe('output', f.incoming, f.target, info.completionTokens);
+            metrics.observe('output', incoming, target, info.completionTokens);
         }
       } catch (err) {
         log.warn('complete failed', { err });
       }
     },
+    inFlight: () => inflight.size,
     prefixHashParams(model, body) {
       if (!built.prefixCache) return undefined;
       const p = hashParamsFor(built.prefixCache.params, datastore.endpoints());
       return { model: prefixHashModel(model, body), ...p };
     },
-    close: () => datastore.off('change', onChange),
+    close: () => {
+      datastore.off('change', onChange);
+      datastore.off('resources', onResources);
+    },
   };
 }

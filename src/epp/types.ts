@@ -52,8 +52,16 @@ export interface ParsedRequest {
   prefixInput: Uint8Array;
 }
 
+/**
+ * Identifies one ext_proc stream to the director: per-stream state (the in-flight entry, running_requests) is keyed
+ * by it, never by the client's x-request-id, which many streams may share. Opaque; compared by identity.
+ */
+export type StreamToken = object;
+
 /** Everything the director needs to decide, gathered by the ext_proc handler from headers, metadata and body. */
 export interface RequestInput {
+  /** The stream deciding; the same token comes back in ResponseInfo. */
+  stream: StreamToken;
   requestId: string;
   /** Lower-case header names. */
   headers: Record<string, string>;
@@ -90,6 +98,8 @@ export type Decision =
 
 /** Usage and outcome reported by the handler when the response completes. */
 export interface ResponseInfo {
+  /** The stream whose decision completes (RequestInput.stream); releases its in-flight entry. */
+  stream: StreamToken;
   requestId: string;
   status: number;
   servedEndpoint?: string;
@@ -104,7 +114,10 @@ export interface ResponseInfo {
 export interface Director {
   /** Admission, candidates, scheduling: the whole decision for one request. */
   decide(input: RequestInput): Promise<Decision>;
-  /** Completion hook: metrics, prefix-index update, in-flight accounting. Never throws. */
+  /**
+   * Completion hook: metrics, prefix-index update, in-flight accounting. Never throws. The handler calls it exactly
+   * once for every stream that got a route decision, however the stream ends (response, cancel, failure).
+   */
   complete(info: ResponseInfo): void;
   /**
    * Optional (added by the director's author): the hash parameters decide() would use for a request to `model`

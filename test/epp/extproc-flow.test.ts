@@ -70,6 +70,7 @@ describe('ext_proc handler effects', () => {
     ]);
     expect(director.completions).toEqual([
       {
+        stream: director.inputs[0].stream,
         requestId: 'r',
         status: 200,
         servedEndpoint: '10.0.0.2:8000',

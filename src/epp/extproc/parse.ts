@@ -10,6 +10,48 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export type ParseResult = { ok: true; parsed: ParsedRequest } | { ok: false; message: string };
 
+/**
+ * Deepest JSON nesting a request body may have. JSON.stringify, structured clone (to and from workers) and the
+ * rewrite re-serialisation recurse per level and overflow the stack a few thousand levels down; OpenAI-style
+ * requests (tool schemas included) stay far below this.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Whether `bytes` nests objects/arrays deeper than `limit`, by one pass over the structural bytes: strings are
+ * skipped with indexOf (native), so a 1 MB prompt costs microseconds. Assumes nothing about validity: JSON.parse
+ * still judges the syntax.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let depth = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === QUOTE) {
+      i = closingQuote(b, i);
+      if (i < 0) return false;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Index of the quote that closes the string opened at `open` (one preceded by an even run of backslashes), or -1. */
+function closingQuote(b: Buffer, open: number): number {
+  let j = open;
+  for (;;) {
+    j = b.indexOf(QUOTE, j + 1);
+    if (j < 0) return -1;
+    let k = j - 1;
+    while (b[k] === BACKSLASH) k--;
+    if ((j - k) % 2 === 1) return j;
+  }
+}
+
 /** Which API a request path names, by suffix (query string ignored); `/v1/completions` when none matches. */
 export function apiOfPath(path: string | undefined): string {
   if (!path) return 'completions';
@@ -26,6 +68,12 @@ export function emptyRequest(path: string | undefined): ParsedRequest {
 
 /** JSON body bytes → ParsedRequest, or the 400 message the client should see. */
 export function parseRequestBody(path: string | undefined, bytes: Uint8Array): ParseResult {
+  if (nestsDeeperThan(bytes, MAX_JSON_DEPTH)) {
+    return {
+      ok: false,
+      message: `error parsing request body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+    };
+  }
   let text: string;
   let value: unknown;
   try {

@@ -1,18 +1,20 @@
 // The response half of one ext_proc stream: status and served endpoint from the response headers, SSE chunks
 // passed on at once (model name rewritten back), JSON bodies buffered only when the name must be rewritten,
-// usage read either way, and the director's completion hook run exactly once.
+// usage read either way, and the director's completion hook run exactly once. Never holds more than maxBodyBytes:
+// a response it would have to buffer beyond that (to rewrite the model name) is answered with 413.
 
 import type {
   ProcessingRequest,
   ProcessingResponse,
 } from '../../../generated/envoy/service/ext_proc/v3/external_processor';
-import type { Director } from '../types';
+import type { Director, StreamToken } from '../types';
 import { chunkedBody, commonResponse, headerRecord, readServed, trailersResponse } from './messages';
 import { ModelRewriter, SseProcessor, parseJsonUsage, type Usage } from './response';
 
 export interface ResponseSideOptions {
   /** Absent when nothing was routed: the response passes through and no completion is reported. */
   director?: Director;
+  stream: StreamToken;
   requestId: string;
   started: number;
   now: () => number;
@@ -22,6 +24,8 @@ export interface ResponseSideOptions {
   buffered: boolean;
   /** Cap on what is kept for usage parsing / rewriting. */
   maxBodyBytes: number;
+  /** Ends the request with an ImmediateResponse (the stream completes this side with `status`). */
+  reject(status: number, message: string): void;
 }
 
 type Send = (r: ProcessingResponse) => void;
@@ -37,6 +41,7 @@ export class ResponseSide {
   private usage: Usage | undefined;
   private completed = false;
   private bodyEnded = false;
+  private dropped = false;
 
   constructor(private readonly o: ResponseSideOptions) {
     const { incomingModel: incoming, targetModel: target } = o;
@@ -63,11 +68,18 @@ export class ResponseSide {
     }
   }
 
+  /** True once the response ended (or the outcome was reported): nothing more is expected on this stream. */
+  get finished(): boolean {
+    return this.completed;
+  }
+
   /** Reports the outcome to the director once; `fallbackStatus` when no response status was seen. */
   complete(fallbackStatus?: number): void {
-    if (this.completed || !this.o.director) return;
+    if (this.completed) return;
     this.completed = true;
+    if (!this.o.director) return;
     this.o.director.complete({
+      stream: this.o.stream,
       requestId: this.o.requestId,
       status: this.status || fallbackStatus || 0,
       servedEndpoint: this.served,
@@ -85,6 +97,7 @@ export class ResponseSide {
     if (eos) this.bodyEnded = true;
     if (this.o.buffered) {
       // One message with the whole body: parse usage, rewrite, reply with the whole body when it changed.
+      if (this.rewriter && body.length > this.o.maxBodyBytes) return this.tooLarge();
       this.usage = this.sse ? this.sseUsage(body) : parseJsonUsage(body);
       const out = this.rewriter ? this.rewriter.apply(body) : body;
       send(commonResponse('responseBody', out !== body ? { body: out } : {}));
@@ -99,24 +112,42 @@ export class ResponseSide {
       if (eos) this.complete();
       return;
     }
-    this.keep(body);
+    if (!this.keep(body)) return this.tooLarge();
     if (!this.rewriter) {
       // Nothing to rewrite: pass each chunk on at once, keep a copy for usage.
       if (body.length || eos) send(commonResponse('responseBody', { streamed: { body, endOfStream: eos } }));
     }
     if (!eos && !flush) return;
     const whole = Buffer.concat(this.chunks, this.size);
-    this.usage = parseJsonUsage(whole);
+    if (!this.dropped) this.usage = parseJsonUsage(whole);
     if (this.rewriter) for (const r of chunkedBody('responseBody', this.rewriter.apply(whole), eos)) send(r);
     this.chunks = [];
     this.size = 0;
     if (eos) this.complete();
   }
 
-  private keep(body: Buffer): void {
-    if (this.size + body.length > this.o.maxBodyBytes && !this.rewriter) return;
-    this.chunks.push(body);
-    this.size += body.length;
+  /** Keeps a copy for usage (and the rewrite); false when a rewrite would need more than maxBodyBytes. */
+  private keep(body: Buffer): boolean {
+    if (this.size + body.length > this.o.maxBodyBytes) {
+      if (this.rewriter) return false;
+      this.dropped = true; // usage is unreadable from a partial body; pass the rest through
+      this.chunks = [];
+      this.size = 0;
+      return true;
+    }
+    if (!this.dropped) {
+      this.chunks.push(body);
+      this.size += body.length;
+    }
+    return true;
+  }
+
+  private tooLarge(): void {
+    this.chunks = [];
+    this.o.reject(
+      413,
+      `response body is larger than the ${this.o.maxBodyBytes}-byte limit (--max-body-bytes) the model name is rewritten within`,
+    );
   }
 
   private sseUsage(body: Buffer): Usage | undefined {

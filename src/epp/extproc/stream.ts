@@ -1,7 +1,8 @@
-// One ext_proc stream = one HTTP request. A state machine over ProcessingRequests: request headers are held
-// until the body is complete, then the director decides and the handler replies with the destination (header +
-// envoy.lb metadata + clear_route_cache) and streams the body back; the response side rewrites the model name
-// back, passes SSE on at once and reads usage. Messages are handled one at a time, in order (see server/).
+// One ext_proc stream = one HTTP request, as an explicit state machine (one `phase`, a transition table). Request
+// headers are held until the body is complete, then the director decides and the handler replies with the
+// destination (header + envoy.lb metadata + clear_route_cache) and streams the body back; the response side
+// rewrites the model name back, passes SSE on at once and reads usage. Messages are handled one at a time, in
+// order (see server/). Every routed decision is completed exactly once, however the stream ends.
 
 import { randomUUID } from 'node:crypto';
 import type {
@@ -9,7 +10,7 @@ import type {
   ProcessingResponse,
 } from '../../../generated/envoy/service/ext_proc/v3/external_processor';
 import { ProcessingMode_BodySendMode as BodyMode } from '../../../generated/envoy/extensions/filters/http/ext_proc/v3/processing_mode';
-import type { Decision, Director, RequestInput } from '../types';
+import type { Decision, Director, RequestInput, StreamToken } from '../types';
 import {
   DESTINATION,
   LB_NAMESPACE,
@@ -29,7 +30,7 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export interface HandlerOptions {
   director: Director;
   parser?: RequestParser;
-  /** Request bodies above this many bytes get 413. */
+  /** Request bodies above this many bytes get 413 (and response bodies the EPP would have to hold). */
   maxBodyBytes?: number;
   /** Clock in ms (tests pin it). */
   now?: () => number;
@@ -38,9 +39,32 @@ export interface HandlerOptions {
 
 type Send = (r: ProcessingResponse) => void;
 
+/**
+ * - headers: nothing seen yet.
+ * - body: request headers seen; the body is being collected (BUFFERED: the headers were answered with CONTINUE).
+ * - deciding: the body is complete; parse and decision under way.
+ * - routed: the destination was sent; the response has not started.
+ * - responding: the response headers were answered; an ImmediateResponse can no longer replace the response.
+ * - done: an ImmediateResponse was sent, the response completed, or the stream closed; later messages are ignored.
+ */
+export type Phase = 'headers' | 'body' | 'deciding' | 'routed' | 'responding' | 'done';
+
+const NEXT: Record<Phase, readonly Phase[]> = {
+  headers: ['body', 'deciding', 'responding', 'done'],
+  body: ['deciding', 'responding', 'done'],
+  deciding: ['routed', 'done'],
+  routed: ['responding', 'done'],
+  responding: ['done'],
+  done: [],
+};
+
+/** A message the current phase cannot take (e.g. request headers twice): the stream ends with a gRPC error. */
+export class ProtocolError extends Error {}
+
 export class ExtProcStream {
-  /** True once an ImmediateResponse was sent: Envoy ends the request, later messages are ignored. */
-  done = false;
+  private phase: Phase = 'headers';
+  /** Identifies this stream to the director (in-flight accounting). */
+  private readonly token: StreamToken = {};
   private readonly opts: Required<Omit<HandlerOptions, 'director'>> & { director: Director };
   private headers: Record<string, string> = {};
   private requestId = '';
@@ -48,10 +72,8 @@ export class ExtProcStream {
   private subset: string[] | undefined;
   private bufferedRequest = false;
   private bufferedResponse = false;
-  private headersAnswered = false;
   private chunks: Buffer[] = [];
   private size = 0;
-  private bodyDone = false;
   private started = 0;
   private response: ResponseSide | undefined;
 
@@ -68,9 +90,18 @@ export class ExtProcStream {
     };
   }
 
+  /** True once nothing more is expected: the server ends the gRPC stream. */
+  get done(): boolean {
+    return this.phase === 'done';
+  }
+
+  get state(): Phase {
+    return this.phase;
+  }
+
   /** Handles one message; resolves when every reply it causes has been sent. */
   async handle(req: ProcessingRequest): Promise<void> {
-    if (this.done) return;
+    if (this.phase === 'done') return;
     if (req.protocolConfig) {
       this.bufferedRequest = isBuffered(req.protocolConfig.requestBodyMode);
       this.bufferedResponse = isBuffered(req.protocolConfig.responseBodyMode);
@@ -78,17 +109,18 @@ export class ExtProcStream {
     const r = req.request;
     switch (r?.$case) {
       case 'requestHeaders':
+        if (this.phase !== 'headers') throw new ProtocolError(`request headers in phase ${this.phase}`);
         return this.onRequestHeaders(req, r.value.headers, r.value.endOfStream);
       case 'requestBody':
         return this.onRequestBody(r.value.body, r.value.endOfStream);
       case 'requestTrailers':
-        if (!this.bodyDone) await this.finishRequest(false);
+        if (this.phase === 'headers' || this.phase === 'body') await this.finishRequest(false);
         if (!this.done) this.send(trailersResponse('requestTrailers'));
         return;
       case 'responseHeaders':
       case 'responseBody':
       case 'responseTrailers':
-        return this.responseSide().handle(req, this.send);
+        return this.onResponse(req);
       default:
         return;
     }
@@ -96,14 +128,24 @@ export class ExtProcStream {
 
   /** The stream ended (half-close, cancel or error): a routed request that never completed is completed now. */
   close(): void {
+    if (this.phase !== 'done') this.to('done');
     this.response?.complete(499);
   }
 
-  /** For a failure the handler did not anticipate: a 500 if Envoy still waits for a decision, else false. */
+  /**
+   * For a failure the handler did not anticipate: an ImmediateResponse 500 while the protocol still allows one
+   * (until the response headers were answered); false when only a gRPC error can end the stream.
+   */
   fail(message: string): boolean {
-    if (this.done || this.headersAnswered) return false;
-    this.reply(immediateResponse(500, message));
+    if (this.phase === 'done' || this.phase === 'responding') return false;
+    this.reply(500, message);
     return true;
+  }
+
+  private to(next: Phase): void {
+    if (!NEXT[this.phase].includes(next))
+      throw new Error(`ext_proc stream: no transition ${this.phase} → ${next}`);
+    this.phase = next;
   }
 
   private async onRequestHeaders(
@@ -118,45 +160,37 @@ export class ExtProcStream {
     this.subset = readSubset(req);
     if (eos) {
       // Headers-only (GET, or an empty POST): pick now, with no model and an empty prompt.
-      this.bodyDone = true;
-      const input = this.input(emptyRequest(this.headers[':path']));
-      input.headersOnly = true;
-      return this.route(await this.decide(input), undefined, true);
+      this.to('deciding');
+      return this.route(await this.decide(this.headersOnlyInput()), undefined, true);
     }
-    if (this.bufferedRequest) {
-      // BUFFERED: Envoy waits for this reply before it sends the body; the destination goes on the body reply.
-      this.headersAnswered = true;
-      this.send(commonResponse('requestHeaders'));
-    }
+    this.to('body');
+    // BUFFERED: Envoy waits for this reply before it sends the body; the destination goes on the body reply.
+    if (this.bufferedRequest) this.send(commonResponse('requestHeaders'));
   }
 
   private async onRequestBody(body: Buffer, eos: boolean) {
-    if (this.bodyDone) return;
+    if (this.phase === 'headers') this.to('body');
+    if (this.phase !== 'body') return;
     this.size += body.length;
     if (this.size > this.opts.maxBodyBytes) {
-      this.reply(
-        immediateResponse(
-          413,
-          `request body is larger than the ${this.opts.maxBodyBytes}-byte limit (--max-body-bytes)`,
-        ),
+      this.chunks = [];
+      return this.reply(
+        413,
+        `request body is larger than the ${this.opts.maxBodyBytes}-byte limit (--max-body-bytes)`,
       );
-      return;
     }
     if (body.length) this.chunks.push(body);
     if (eos) await this.finishRequest(true);
   }
 
   private async finishRequest(endOfStream: boolean) {
-    this.bodyDone = true;
+    this.to('deciding');
     const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
-    if (body.length === 0) {
-      const input = this.input(emptyRequest(this.headers[':path']));
-      input.headersOnly = true;
-      return this.route(await this.decide(input), body, endOfStream);
-    }
+    if (body.length === 0) return this.route(await this.decide(this.headersOnlyInput()), body, endOfStream);
     const outcome = await this.opts.parser.parse(this.headers[':path'], body);
-    if (!outcome.ok) return this.reply(immediateResponse(400, outcome.message));
+    if (this.phase !== 'deciding') return; // closed while parsing
+    if (!outcome.ok) return this.reply(400, outcome.message);
     const input = this.input(outcome.parsed);
     if (outcome.prefixHashes) {
       input.prefixHashes = outcome.prefixHashes;
@@ -166,10 +200,17 @@ export class ExtProcStream {
     return this.route(await this.decide(input), body, endOfStream);
   }
 
+  private headersOnlyInput(): RequestInput {
+    const input = this.input(emptyRequest(this.headers[':path']));
+    input.headersOnly = true;
+    return input;
+  }
+
   private input(parsed: RequestInput['parsed']): RequestInput {
     const path =
       this.headers[':path'] ?? this.headers['x-original-path'] ?? this.headers['x-forwarded-path'] ?? '';
-    return { requestId: this.requestId, headers: this.headers, path, parsed, subset: this.subset };
+    const { token: stream, requestId, headers, subset } = this;
+    return { stream, requestId, headers, path, parsed, subset };
   }
 
   private async decide(input: RequestInput): Promise<Decision> {
@@ -181,8 +222,11 @@ export class ExtProcStream {
   }
 
   private route(decision: Decision, original: Buffer | undefined, endOfStream: boolean): void {
-    if (decision.kind === 'reject') return this.reply(immediateResponse(decision.status, decision.message));
-    if (decision.endpoints.length === 0) return this.reply(immediateResponse(503, 'no endpoint picked'));
+    if (decision.kind === 'reject') return this.reply(decision.status, decision.message);
+    // The response side owns the completion from here on, so every exit below (or a throw) still completes it.
+    this.response = this.newResponseSide(decision);
+    if (this.phase !== 'deciding') return this.response.complete(499); // closed while deciding
+    if (decision.endpoints.length === 0) return this.reply(503, 'no endpoint picked');
     const destination = decision.endpoints.join(',');
     const body = decision.body ? toBuffer(decision.body) : original;
     const headers: Record<string, string> = { [DESTINATION]: destination };
@@ -193,47 +237,48 @@ export class ExtProcStream {
       clearRouteCache: true,
       dynamicMetadata: { [LB_NAMESPACE]: { [DESTINATION]: destination } },
     };
-    this.response = new ResponseSide({
-      director: this.opts.director,
-      requestId: this.requestId,
-      started: this.started,
-      now: this.opts.now,
-      incomingModel: decision.incomingModel,
-      targetModel: decision.targetModel,
-      buffered: this.bufferedResponse,
-      maxBodyBytes: this.opts.maxBodyBytes,
-    });
-    if (this.bufferedRequest && this.headersAnswered) {
+    this.to('routed');
+    if (this.bufferedRequest && original !== undefined) {
+      // The headers were answered with CONTINUE; the destination rides on the single body reply.
       const changed = decision.body !== undefined;
       this.send(commonResponse('requestBody', { ...mutation, body: changed ? body : undefined }));
       return;
     }
-    this.headersAnswered = true;
     this.send(commonResponse('requestHeaders', mutation));
     if (body === undefined) return;
-    if (this.bufferedRequest) {
-      if (decision.body) this.send(commonResponse('requestBody', { body }));
-      else this.send(commonResponse('requestBody'));
-      return;
-    }
     for (const r of chunkedBody('requestBody', body, endOfStream)) this.send(r);
   }
 
-  private reply(r: ProcessingResponse): void {
-    this.done = true;
-    this.send(r);
-  }
-
-  private responseSide(): ResponseSide {
-    // A response without a routed request (e.g. the director never ran): pass through, complete nothing.
-    this.response ??= new ResponseSide({
+  private newResponseSide(decision?: Extract<Decision, { kind: 'route' }>): ResponseSide {
+    return new ResponseSide({
+      director: decision && this.opts.director,
+      stream: this.token,
       requestId: this.requestId,
       started: this.started,
       now: this.opts.now,
+      incomingModel: decision?.incomingModel,
+      targetModel: decision?.targetModel,
       buffered: this.bufferedResponse,
       maxBodyBytes: this.opts.maxBodyBytes,
+      reject: (status, message) => this.reply(status, message),
     });
-    return this.response;
+  }
+
+  private async onResponse(req: ProcessingRequest): Promise<void> {
+    if (this.phase === 'deciding') throw new ProtocolError('response before the request was decided');
+    // A response without a routed request (the request phase was skipped): pass through, complete nothing.
+    this.response ??= this.newResponseSide();
+    if (this.phase !== 'responding') this.to('responding');
+    await this.response.handle(req, this.send);
+    if (this.response.finished && this.phase === 'responding') this.to('done');
+  }
+
+  /** Ends the request with an ImmediateResponse; a routed request completes with that status. */
+  private reply(status: number, message: string): void {
+    if (this.phase === 'done') return;
+    this.to('done');
+    this.send(immediateResponse(status, message));
+    this.response?.complete(status);
   }
 }
 

@@ -32,9 +32,20 @@ export interface ServeOptions {
   ready: () => boolean;
   healthNames?: string[];
   registry?: Registry;
+  /**
+   * Largest gRPC message the ext_proc server accepts (default: DEFAULT_MAX_RECEIVE_MESSAGE_BYTES). Set it to the
+   * body limit + RECEIVE_MESSAGE_MARGIN_BYTES so a BUFFERED body just over the limit reaches the handler (413)
+   * instead of being refused by grpc-js with RESOURCE_EXHAUSTED.
+   */
+  maxReceiveMessageBytes?: number;
   /** HTTP/2 receive window (per stream and connection) of the ext_proc server; FLOW_CONTROL_WINDOW_BYTES. */
   flowControlWindowBytes?: number;
 }
+
+/** Room for what a ProcessingRequest carries besides the body (metadata, attributes, framing). */
+export const RECEIVE_MESSAGE_MARGIN_BYTES = 1024 * 1024;
+/** The default body limit (16 MiB, --max-body-bytes) plus the margin. */
+export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024 + RECEIVE_MESSAGE_MARGIN_BYTES;
 
 export interface RunningServer {
   grpcPort: number;
@@ -55,7 +66,9 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const health = healthService(names, () =>
     !draining && o.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING,
   );
-  const grpcOptions = { 'grpc.max_receive_message_length': 8 * 1024 * 1024 };
+  const grpcOptions = {
+    'grpc.max_receive_message_length': o.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  };
 
   const main = new Server(grpcOptions);
   main.addService(ExternalProcessorService as ServiceDefinition, extProcService(o.newStream));

@@ -12,7 +12,7 @@ import type { Datastore } from '../../../src/epp/datastore/datastore';
 import { EppMetrics } from '../../../src/epp/observability/metrics';
 import { seededRandom } from '../../../src/epp/scheduling/random';
 import type { Decision } from '../../../src/epp/types';
-import { datastoreWith, input, metrics, state } from './fixtures';
+import { TESTING_FILTER_CONFIG, datastoreWith, input, metrics, state } from './fixtures';
 
 const NOW = 1_000_000;
 const poolRef = { group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'pool' };
@@ -197,9 +197,20 @@ describe('candidates', () => {
     });
   });
 
-  it('the test-epp-endpoint-selection header narrows candidates; no match → 429', async () => {
+  const h = (v: string) => ({ headers: { 'test-epp-endpoint-selection': v } });
+  it('the default config ignores test-epp-endpoint-selection: a client cannot pin a pod', async () => {
     const { d } = setup(3);
-    const h = (v: string) => ({ headers: { 'test-epp-endpoint-selection': v } });
+    const picked = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const dec = routed(await d.decide(input('m', h('10.0.0.3'))));
+      picked.add(dec.endpoints[0]);
+    }
+    expect(picked.size).toBeGreaterThan(1);
+    expect(routed(await d.decide(input('m', h('10.1.1.1')))).endpoints).toHaveLength(1);
+  });
+
+  it('with header-based-testing-filter configured the header narrows candidates; no match → 429', async () => {
+    const { d } = setup(3, undefined, TESTING_FILTER_CONFIG);
     for (let i = 0; i < 5; i++)
       expect(routed(await d.decide(input('m', h('10.0.0.3')))).endpoints).toEqual(['10.0.0.3:8000']);
     expect(await d.decide(input('m', h('10.1.1.1')))).toEqual({
@@ -207,21 +218,20 @@ describe('candidates', () => {
       status: 429,
       message: 'failed to find target endpoint',
     });
+    // Requests without the header are scheduled as usual.
+    expect(routed(await d.decide(input('m'))).endpoints).toHaveLength(1);
   });
 
-  it('every endpoint filtered out by a configured filter → 429', async () => {
-    const text = `apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: header-based-testing-filter\n- type: queue-scorer\n`;
-    const { d } = setup(2, undefined, text);
-    expect(await d.decide(input('m'))).toEqual({
-      kind: 'reject',
-      status: 429,
-      message: 'failed to find target endpoint',
-    });
-  });
-
-  it('headers-only requests go to a random endpoint, or 500 with an empty pool', async () => {
-    expect(routed(await setup(2).d.decide(input('', { headersOnly: true }))).endpoints).toHaveLength(1);
-    expect((await setup(0).d.decide(input('', { headersOnly: true }))).kind).toBe('reject');
+  it('headers-only requests go to a random endpoint; no candidates is 503 as with a body', async () => {
+    const only = (over: Parameters<typeof input>[1] = {}) => input('', { headersOnly: true, ...over });
+    expect(routed(await setup(2).d.decide(only())).endpoints).toHaveLength(1);
+    const noCandidates = { kind: 'reject', status: 503, message: 'no endpoint candidates' };
+    expect(await setup(0).d.decide(only())).toEqual(noCandidates);
+    expect(await setup(2).d.decide(only({ subset: ['10.9.9.9:8000'] }))).toEqual(noCandidates);
+    expect(await setup(2).d.decide(only({ subset: [] }))).toEqual(noCandidates);
+    expect(routed(await setup(2).d.decide(only({ subset: ['10.0.0.2'] }))).endpoints).toEqual([
+      '10.0.0.2:8000',
+    ]);
   });
 });
 
@@ -319,13 +329,15 @@ describe('scheduling through the director', () => {
   });
 
   it('complete() records request, duration, tokens and running requests', async () => {
-    const { d, m } = setup(1);
-    const dec = routed(await d.decide(input('m', { requestId: 'req-1' })));
+    const { d, m } = setup(1, (rs) => rs.inferenceModels.push(model('m', {})));
+    const req = input('m', { requestId: 'req-1' });
+    const dec = routed(await d.decide(req));
     expect(dec.endpoints).toEqual(['10.0.0.1:8000']);
     expect(await m.registry.getSingleMetricAsString('inference_objective_running_requests')).toContain(
       '{model_name="m"} 1',
     );
     d.complete({
+      stream: req.stream,
       requestId: 'req-1',
       status: 200,
       durationSeconds: 0.3,
@@ -333,7 +345,7 @@ describe('scheduling through the director', () => {
       completionTokens: 7,
       streaming: false,
     });
-    d.complete({ requestId: 'unknown', status: 200, durationSeconds: 1, streaming: false });
+    d.complete({ stream: {}, requestId: 'req-1', status: 200, durationSeconds: 1, streaming: false });
     const text = await m.registry.metrics();
     expect(text).toContain('inference_objective_running_requests{model_name="m"} 0');
     expect(text).toContain(

@@ -89,6 +89,7 @@ export function parsed(model: string, prompt = 'hello', body: Record<string, unk
 
 export function input(model: string, over: Partial<RequestInput> = {}, prompt = 'hello'): RequestInput {
   return {
+    stream: {},
     requestId: `r-${Math.random()}`,
     headers: {},
     path: '/v1/completions',
@@ -96,3 +97,14 @@ export function input(model: string, over: Partial<RequestInput> = {}, prompt = 
     ...over,
   };
 }
+
+/** An EndpointPickerConfig that opts in to header-based-testing-filter (test-epp-endpoint-selection pins pods). */
+export const TESTING_FILTER_CONFIG = `apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: header-based-testing-filter
+- type: queue-scorer
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: header-based-testing-filter}, {pluginRef: queue-scorer}]
+`;

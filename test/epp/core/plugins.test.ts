@@ -153,5 +153,8 @@ describe('header-based-testing-filter', () => {
     expect(selectByHeader(undefined, eps)).toEqual([]);
     const f = make<Filter>('header-based-testing-filter');
     expect(f.filter(req({ headers: { 'test-epp-endpoint-selection': '10.0.0.1' } }), eps)).toEqual([eps[0]]);
+    // Without the header nothing is filtered; an empty header selects nothing.
+    expect(f.filter(req({ headers: {} }), eps)).toEqual(eps);
+    expect(f.filter(req({ headers: { 'test-epp-endpoint-selection': '' } }), eps)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { emptyResourceSet } from '../../../src/api/types';
-import { loadEndpointPickerConfig } from '../../../src/epp/config/loader';
+import { loadEndpointPickerConfig, parseEndpointPickerConfig } from '../../../src/epp/config/loader';
 import {
   Datastore,
   DEFAULT_UNREACHABLE_AFTER_FAILURES,
@@ -16,7 +16,7 @@ import { EppMetrics } from '../../../src/epp/observability/metrics';
 import { MetricsScraper } from '../../../src/epp/scrape/scraper';
 import { seededRandom } from '../../../src/epp/scheduling/random';
 import type { Decision } from '../../../src/epp/types';
-import { datastoreWith, input, metrics, pod, pool, state } from './fixtures';
+import { TESTING_FILTER_CONFIG, datastoreWith, input, metrics, pod, pool, state } from './fixtures';
 
 const NOW = 1_000_000;
 const routed = (dec: Decision) => {
@@ -67,12 +67,16 @@ describe('unreachable endpoints (pure)', () => {
 });
 
 describe('the director leaves unreachable endpoints out', () => {
-  function setup(n: number, unreachableAfterFailures?: number): { ds: Datastore; d: EppDirector } {
+  function setup(
+    n: number,
+    unreachableAfterFailures?: number,
+    config = loadEndpointPickerConfig(),
+  ): { ds: Datastore; d: EppDirector } {
     const ds = datastoreWith(n);
     for (const e of ds.endpoints()) e.metrics = metrics({ updateTime: NOW });
     const d = createDirector({
       datastore: ds,
-      config: loadEndpointPickerConfig(),
+      config,
       metrics: new EppMetrics(),
       random: seededRandom(5),
       now: () => NOW,
@@ -118,8 +122,8 @@ describe('the director leaves unreachable endpoints out', () => {
     expect(await picks(d, 20, { subset: ['10.0.0.1:8000', '10.0.0.3:8000'] })).toEqual(['10.0.0.3:8000']);
   });
 
-  it('the test header and headers-only requests see the reachable set', async () => {
-    const { ds, d } = setup(3);
+  it('the test header (when configured) and headers-only requests see the reachable set', async () => {
+    const { ds, d } = setup(3, undefined, parseEndpointPickerConfig(TESTING_FILTER_CONFIG));
     fail(ds, '10.0.0.2:8000', 3);
     const h = (v: string) => ({ headers: { 'test-epp-endpoint-selection': v } });
     expect(await picks(d, 10, h('10.0.0.2:8000,10.0.0.3:8000'))).toEqual(['10.0.0.3:8000']);

@@ -1,4 +1,6 @@
-// header-based-testing-filter: keeps only the endpoints named in the test-epp-endpoint-selection header.
+// header-based-testing-filter: keeps only the endpoints named in the test-epp-endpoint-selection header. A client
+// header that pins a pod is a test facility, so it acts only where an EndpointPickerConfig puts this filter in a
+// scheduling profile (conformance and test configs); the default config never honours the header.
 
 import type { PluginRegistration } from '../../scheduling/registry';
 import type { Filter } from '../../scheduling/types';
@@ -39,13 +41,18 @@ const stripBrackets = (s: string) => (s.startsWith('[') && s.endsWith(']') ? s.s
 
 export const headerBasedTestingFilter: PluginRegistration = {
   type: 'header-based-testing-filter',
-  description: `Test filter: keeps the endpoints listed (ip or ip:port, comma-separated) in ${TEST_SELECTION_HEADER}.`,
+  description: `Test filter: keeps the endpoints listed (ip or ip:port, comma-separated) in ${TEST_SELECTION_HEADER}; requests without the header pass unfiltered.`,
   factory: (name, params): Filter => {
     params.finish();
     return {
       type: 'header-based-testing-filter',
       name,
-      filter: (req, endpoints) => selectByHeader(req.headers[TEST_SELECTION_HEADER], endpoints),
+      // Without the header the request is scheduled as usual, so pinned and unpinned traffic can share one test
+      // config (the reference filter selects nothing then); a header naming nothing still leaves nothing (429).
+      filter: (req, endpoints) => {
+        const value = req.headers[TEST_SELECTION_HEADER];
+        return value === undefined ? endpoints : selectByHeader(value, endpoints);
+      },
     };
   },
 };
