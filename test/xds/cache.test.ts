@@ -12,6 +12,9 @@ import { replaceTypes, resourcesOf, typeSnapshot, type Snapshot } from '../../sr
 import { adsClient, delta, deltaReq, sotw, sotwReq } from './client';
 import { GROUP, sleep, snapshotOf, waitFor, type Input } from './fixtures';
 import type { AggregatedDiscoveryServiceClient } from '../../generated/envoy/service/discovery/v3/ads';
+import { Secret } from '../../generated/envoy/extensions/transport_sockets/tls/v3/secret';
+import { selfSignedCertificate } from '../support/certs';
+import { SECRET_NAME, tlsSnapshotOf, type TlsInput } from './tls-fixtures';
 
 const input = (routes: Record<string, string>, aPort = 9001): Input => ({
   listenPort: 10080,
@@ -24,6 +27,20 @@ const CDS = XDS.Cluster.typeUrl;
 const EDS = XDS.ClusterLoadAssignment.typeUrl;
 const LDS = XDS.Listener.typeUrl;
 const RDS = XDS.RouteConfiguration.typeUrl;
+const SDS = XDS.Secret.typeUrl;
+const certs = [selfSignedCertificate(['web.example.com']), selfSignedCertificate(['web.example.com'])];
+const tlsInput = (cert = 0, hostname = 'web.example.com'): TlsInput => ({
+  listenPort: 10443,
+  hostname,
+  cert: certs[cert],
+  backend: { address: '127.0.0.1', port: 9001 },
+});
+/** The certificate a Secret resource in a response carries. */
+const servedCert = (any: { value: Uint8Array }) => {
+  const s = Secret.decode(any.value);
+  const chain = s.type?.$case === 'tlsCertificate' ? s.type.value.certificateChain?.specifier : undefined;
+  return chain?.$case === 'inlineString' ? chain.value : undefined;
+};
 const short = (url: string) => url.split('.').pop();
 const version = (s: Snapshot, url: string) => s.types.get(url)!.version;
 
@@ -55,6 +72,34 @@ describe('snapshots', () => {
     expect(r2.published === false && r2.problems.join('\n')).toMatch(/named by no listener/);
     expect(cache.get(GROUP)).toBe(good);
     expect(cache.set(v1())).toEqual({ published: true, changed: false });
+  });
+});
+
+describe('snapshots with TLS certificates (SDS)', () => {
+  it('a certificate rotation moves only the Secret: the Listener keeps its version', () => {
+    const a = tlsSnapshotOf(tlsInput(0));
+    const b = tlsSnapshotOf(tlsInput(1));
+    expect([...a.types.get(SDS)!.resources.keys()]).toEqual([SECRET_NAME]);
+    expect(version(b, SDS)).not.toBe(version(a, SDS));
+    for (const t of [CDS, EDS, LDS, RDS]) expect(version(b, t)).toBe(version(a, t));
+    expect(new SnapshotCache().set(a)).toEqual({ published: true, changed: true });
+  });
+
+  it('refuses a snapshot whose listeners name a missing Secret, or with a Secret nobody names', () => {
+    const cache = new SnapshotCache();
+    const good = tlsSnapshotOf(tlsInput(0));
+    const missing = cache.set(replaceTypes(good, [typeSnapshot(XDS.Secret, [])]));
+    expect(missing.published === false && missing.problems).toEqual([
+      `SDS names missing Secret ${JSON.stringify(SECRET_NAME)}`,
+    ]);
+    const extra = resourcesOf(good, XDS.Secret).map((m) => ({ ...m, name: 'secret/default/stray' }));
+    const stray = cache.set(
+      replaceTypes(good, [typeSnapshot(XDS.Secret, [...resourcesOf(good, XDS.Secret), ...extra])]),
+    );
+    expect(stray.published === false && stray.problems).toEqual([
+      'Secret "secret/default/stray" is named by no listener or cluster',
+    ]);
+    expect(cache.get(GROUP)).toBeUndefined();
   });
 });
 
@@ -205,6 +250,73 @@ describe('ADS handlers', () => {
       type: 'RouteConfiguration',
       version: version(s1, RDS),
     });
+    d.close();
+    await waitFor('node state dropped', () => clients.get('n1') === undefined);
+  });
+
+  it('SotW: serves Secrets by name; a rotation pushes only the Secret; Secrets go before Listeners', async () => {
+    const s0 = tlsSnapshotOf(tlsInput(0));
+    cache.set(s0);
+    const st = sotw(client);
+    const subscribe = async (typeUrl: string, names: string[]) => {
+      st.send(sotwReq({ node, typeUrl, resourceNames: names }));
+      const r = await st.next();
+      expect(r.typeUrl).toBe(typeUrl);
+      st.send(sotwReq({ typeUrl, resourceNames: names, responseNonce: r.nonce, versionInfo: r.versionInfo }));
+      return r;
+    };
+    await subscribe(CDS, []);
+    await subscribe(EDS, [...s0.types.get(EDS)!.resources.keys()]);
+    await subscribe(LDS, []);
+    const sds = await subscribe(SDS, [SECRET_NAME]);
+    expect(sds.resources.map(servedCert)).toEqual([certs[0].certPem]);
+    await subscribe(RDS, [...s0.types.get(RDS)!.resources.keys()]);
+    await waitFor('ACKs', () => clients.get('n1')?.acked.Secret === version(s0, SDS));
+
+    cache.set(tlsSnapshotOf(tlsInput(1)));
+    const rotated = await st.drain(200);
+    expect(rotated.map((r) => short(r.typeUrl))).toEqual(['Secret']);
+    expect(rotated[0].resources.map(servedCert)).toEqual([certs[1].certPem]);
+    st.send(sotwReq({ typeUrl: SDS, resourceNames: [SECRET_NAME], responseNonce: rotated[0].nonce }));
+
+    // Certificate and hostname change together: the Secret the listener uses is there before the listener.
+    cache.set(tlsSnapshotOf(tlsInput(0, 'other.example.com')));
+    const both = (await st.drain(200)).map((r) => short(r.typeUrl));
+    expect(both).toEqual(['Secret', 'Listener', 'RouteConfiguration']);
+    st.close();
+    await waitFor('node state dropped', () => clients.get('n1') === undefined);
+  });
+
+  it('Delta: serves Secrets by name; a rotation pushes only the Secret; Secrets go before Listeners', async () => {
+    const s0 = tlsSnapshotOf(tlsInput(0));
+    cache.set(s0);
+    const d = delta(client);
+    const subscribe = async (typeUrl: string, names: string[]) => {
+      d.send(deltaReq({ node, typeUrl, resourceNamesSubscribe: names }));
+      const r = await d.next();
+      expect(r.typeUrl).toBe(typeUrl);
+      d.send(deltaReq({ typeUrl, responseNonce: r.nonce }));
+      return r;
+    };
+    await subscribe(CDS, []);
+    await subscribe(EDS, [...s0.types.get(EDS)!.resources.keys()]);
+    await subscribe(LDS, []);
+    const sds = await subscribe(SDS, [SECRET_NAME]);
+    expect(sds.resources.map((r) => [r.name, servedCert(r.resource!)])).toEqual([
+      [SECRET_NAME, certs[0].certPem],
+    ]);
+    await subscribe(RDS, [...s0.types.get(RDS)!.resources.keys()]);
+    await waitFor('ACKs', () => clients.get('n1')?.acked.RouteConfiguration);
+
+    cache.set(tlsSnapshotOf(tlsInput(1)));
+    const rotated = await d.drain(200);
+    expect(rotated.map((r) => short(r.typeUrl))).toEqual(['Secret']);
+    expect(rotated[0].resources.map((r) => servedCert(r.resource!))).toEqual([certs[1].certPem]);
+    d.send(deltaReq({ typeUrl: SDS, responseNonce: rotated[0].nonce }));
+
+    cache.set(tlsSnapshotOf(tlsInput(0, 'other.example.com')));
+    const both = (await d.drain(200)).map((r) => short(r.typeUrl));
+    expect(both).toEqual(['Secret', 'Listener', 'RouteConfiguration']);
     d.close();
     await waitFor('node state dropped', () => clients.get('n1') === undefined);
   });
