@@ -18,7 +18,8 @@ export interface OriginContents {
 }
 
 interface Origin {
-  live: Resource[];
+  /** With their identity keys, computed once. */
+  live: [string, Resource][];
   /** Last good versions served because this origin's current contents rejected them, by identity key. */
   kept: Map<string, Resource>;
   rejected: Omit<Rejection, 'kept'>[];
@@ -32,6 +33,8 @@ export class ResourceStore {
   private readonly origins = new Map<string, Origin>();
   private served = new Map<string, Resource>();
   private reported = new Set<string>();
+  /** The last state, while no origin changed since (an unchanged re-read costs nothing). */
+  private current?: SourceState;
 
   /**
    * Replaces what `origin` contributes. A resource it contributed before and now lacks is kept at its last good
@@ -39,23 +42,21 @@ export class ResourceStore {
    * the origin may still mean to define it); otherwise it is deleted.
    */
   set(origin: string, contents: OriginContents): void {
+    this.current = undefined;
     const prev = this.origins.get(origin);
-    const live = new Set(contents.resources.map(keyOf));
+    const entries = contents.resources.map((r): [string, Resource] => [keyOf(r), r]);
+    const live = new Set(entries.map(([key]) => key));
     const named = new Set(contents.rejected.flatMap((r) => (r.id ? [idKey(r.id)] : [])));
     const unidentified = contents.rejected.some((r) => !r.id);
     const kept = new Map<string, Resource>();
     if (prev) {
-      const before: [string, Resource][] = [
-        ...prev.live.map((r): [string, Resource] => [keyOf(r), r]),
-        ...prev.kept,
-      ];
-      for (const [key, r] of before) {
+      for (const [key, r] of [...prev.live, ...prev.kept]) {
         if (live.has(key) || kept.has(key)) continue;
         if (named.has(key) || unidentified) kept.set(key, r);
       }
     }
     this.origins.set(origin, {
-      live: contents.resources,
+      live: entries,
       kept,
       rejected: contents.rejected,
       warnings: contents.warnings ?? [],
@@ -64,7 +65,7 @@ export class ResourceStore {
 
   /** The origin is gone (file deleted, object deleted): what it contributed goes too. */
   remove(origin: string): void {
-    this.origins.delete(origin);
+    if (this.origins.delete(origin)) this.current = undefined;
   }
 
   originNames(): string[] {
@@ -73,6 +74,7 @@ export class ResourceStore {
 
   /** The merged served set, rejections and the changes since the previous call. */
   state(): SourceState {
+    if (this.current) return { ...this.current, changes: [] };
     const names = [...this.origins.keys()].sort();
     const winners = new Map<string, Resource>();
     const rejected: Rejection[] = [];
@@ -81,8 +83,7 @@ export class ResourceStore {
     for (const name of names) {
       const o = this.origins.get(name)!;
       warnings.push(...o.warnings);
-      for (const r of o.live) {
-        const key = keyOf(r);
+      for (const [key, r] of o.live) {
         const first = winners.get(key);
         if (!first) winners.set(key, r);
         else
@@ -110,7 +111,8 @@ export class ResourceStore {
     const changes = this.diff(winners);
     this.served = winners;
     this.logRejections(rejected);
-    return { resources: toResourceSet([...winners.values()]), rejected, warnings, changes };
+    this.current = { resources: toResourceSet([...winners.values()]), rejected, warnings, changes };
+    return this.current;
   }
 
   private diff(next: Map<string, Resource>): ResourceChange[] {
