@@ -274,7 +274,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
 
   return {
     built,
-    decide: (input) => Promise.resolve(decideSync(input)),
+    // A throw becomes a rejection, which the stream turns into a 500.
+    decide: (input) => new Promise((resolve) => resolve(decideSync(input))),
     complete(info: ResponseInfo): void {
       try {
         const f = release(info.stream);

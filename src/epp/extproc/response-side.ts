@@ -73,15 +73,18 @@ export class ResponseSide {
     return this.completed;
   }
 
-  /** Reports the outcome to the director once; `fallbackStatus` when no response status was seen. */
-  complete(fallbackStatus?: number): void {
+  /**
+   * Reports the outcome to the director once: `fallbackStatus` when no response status was seen, or always when
+   * `replaced` (an ImmediateResponse took the response's place).
+   */
+  complete(fallbackStatus?: number, replaced = false): void {
     if (this.completed) return;
     this.completed = true;
     if (!this.o.director) return;
     this.o.director.complete({
       stream: this.o.stream,
       requestId: this.o.requestId,
-      status: this.status || fallbackStatus || 0,
+      status: (replaced ? fallbackStatus : this.status || fallbackStatus) || 0,
       servedEndpoint: this.served,
       promptTokens: this.usage?.promptTokens,
       completionTokens: this.usage?.completionTokens,

@@ -278,7 +278,7 @@ export class ExtProcStream {
     if (this.phase === 'done') return;
     this.to('done');
     this.send(immediateResponse(status, message));
-    this.response?.complete(status);
+    this.response?.complete(status, true);
   }
 }
 
