@@ -5,6 +5,7 @@
 // it names (SDS over ADS, or static secrets): a Listener never carries a private key.
 
 import type { Listener } from '../../../generated/envoy/config/listener/v3/listener';
+import { Any } from '../../../generated/google/protobuf/any';
 import type { HttpFilter } from '../../../generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
 import {
   HttpConnectionManager_CodecType,
@@ -45,8 +46,26 @@ export function listener(gw: GatewayIR, port: PortIR, opts: ListenerOptions): Li
   return make(T.Listener, {
     name: port.listenerName,
     address: socketAddress(opts.listenAddress, port.port),
+    ...(port.protocol === 'HTTPS' ? { listenerFilters: [tlsInspector()] } : {}),
     filterChains: chains,
   });
+}
+
+/**
+ * Filter chains match on SNI, which only the TLS inspector reads from the ClientHello; without it Envoy 1.40
+ * matched no chain and closed every HTTPS connection (stat no_filter_chain_match). Its default config is an
+ * empty message, so the Any needs no generated codec.
+ */
+function tlsInspector() {
+  return {
+    name: 'envoy.filters.listener.tls_inspector',
+    configType: {
+      $case: 'typedConfig' as const,
+      value: Any.fromPartial({
+        typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+      }),
+    },
+  };
 }
 
 function statPrefixOf(gw: GatewayIR, port: PortIR): string {

@@ -93,7 +93,11 @@ function defaultFor(field: FieldSchema): Json {
 
 function renderAny(any: Any): Json {
   const inner = unpack(any);
-  if (!inner) return { '@type': any.typeUrl, value: Buffer.from(any.value).toString('base64') };
+  if (!inner) {
+    // An empty value is the type's default message, which proto JSON writes as just its type.
+    if (any.value.length === 0) return { '@type': any.typeUrl };
+    return { '@type': any.typeUrl, value: Buffer.from(any.value).toString('base64') };
+  }
   const body = renderMessage(inner.type.name, inner.message) as { [key: string]: Json };
   return { '@type': any.typeUrl, ...body };
 }
