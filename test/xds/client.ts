@@ -31,8 +31,8 @@ export class ScriptedStream<Req, Res> {
     this.stream.write(req);
   }
 
-  /** The next response not yet taken, waiting up to ms for it. */
-  async next(ms = 2000): Promise<Res> {
+  /** The next response not yet taken, waiting up to ms for it (generous: a busy machine is not a lost response). */
+  async next(ms = 30000): Promise<Res> {
     const deadline = Date.now() + ms;
     while (this.read >= this.received.length) {
       if (this.ended || Date.now() > deadline) throw new Error('no response');
