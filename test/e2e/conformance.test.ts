@@ -94,7 +94,12 @@ describe('status conditions (infergate validate)', () => {
 describe('traffic through Envoy', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack([DIR], PORTS, { simArgs: FAST_SIM });
+    // The EPPs opt in to test-epp-endpoint-selection (header-based-testing-filter), as the reference conformance
+    // EPP config does; the default config ignores the header.
+    stack = await startStack([DIR], PORTS, {
+      simArgs: FAST_SIM,
+      eppArgs: ['--config-file', path.join(FIXTURES, 'epp-config', 'testing-filter.yaml')],
+    });
   }, 60000);
   afterAll(async () => {
     await stack?.stop();

@@ -21,6 +21,7 @@ const MODEL = 'stack-model';
 const POD_IPS = ['127.0.0.61', '127.0.0.62', '127.0.0.63'];
 const INTER_TOKEN_MS = 10;
 const KV_BLOCKS = 400;
+const TESTING_CONFIG = path.join(__dirname, '..', 'e2e', 'fixtures', 'epp-config', 'testing-filter.yaml');
 const ROUTE_HEADER = 'x-stack-route'; // which pool (and so which EPP and failure mode) a request goes to // 400 × 16 tokens × 4 chars ≈ 25.6 KB of prompt per pod
 
 interface Ports {
@@ -128,7 +129,13 @@ describe('the real stack: sims + EPP (buildCore) + Envoy', () => {
     const dir = tmpDir('stack');
     fs.writeFileSync(path.join(dir, 'resources.yaml'), yaml);
 
-    const core = await buildCore({ pool: 'main', namespace: 'default', paths: [dir] });
+    // The main EPP opts in to test-epp-endpoint-selection; the side EPP runs the default config, which ignores it.
+    const core = await buildCore({
+      pool: 'main',
+      namespace: 'default',
+      paths: [dir],
+      configFile: TESTING_CONFIG,
+    });
     expect(core.ready()).toBe(true);
     epp = await startEpp({
       handle: core,
@@ -241,6 +248,22 @@ describe('the real stack: sims + EPP (buildCore) + Envoy', () => {
       { 'test-epp-endpoint-selection': '127.0.0.99' },
     );
     expect(none).toMatchObject({ status: 429, pod: null });
+  });
+
+  it('with the default config a client header cannot pin a pod', async () => {
+    await idle();
+    const pods = new Set<string | null>();
+    for (let n = 0; n < 15; n++) {
+      const r = await post(
+        'open',
+        { model: MODEL, prompt: `pin attempt ${n}`, max_tokens: 1 },
+        { 'test-epp-endpoint-selection': POD_IPS[0] },
+      );
+      expect(r.status).toBe(200);
+      pods.add(r.pod);
+    }
+    // Three equally idle pods and a random tie-break: all 15 on the named pod has probability 3^-15.
+    expect(pods.size).toBeGreaterThan(1);
   });
 
   it('the same 16 KB prefix keeps landing on one pod; different prefixes spread', async () => {
