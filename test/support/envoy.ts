@@ -50,7 +50,7 @@ export interface RunningEnvoy {
 export async function startEnvoy(
   configYaml: string,
   adminPort: number,
-  timeoutMs = 20000,
+  timeoutMs = 60000,
 ): Promise<RunningEnvoy> {
   const dir = tmpDir('envoy');
   const file = path.join(dir, 'envoy.yaml');

@@ -89,6 +89,6 @@ export function bootstrapYaml(
 
 export { sleep };
 
-export function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 10000) {
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30000) {
   return waitUntil(what, probe, { timeoutMs: ms, everyMs: 20 });
 }
