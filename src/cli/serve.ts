@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { FileSource } from '../sources/file-source';
 import { ConfigPipeline } from '../sources/pipeline';
-import type { SourceState } from '../sources/source';
+import type { ResourceSource, SourceState } from '../sources/source';
 import { logger } from '../util/log';
 import { startAdmin, type AdminServer } from '../xds/admin';
 import { SnapshotCache } from '../xds/cache';
@@ -15,7 +15,10 @@ import { startXdsServer, type XdsServer } from '../xds/server';
 const log = logger('serve');
 
 export interface ControlPlaneOptions {
+  /** Resource files and directories, read by a FileSource (unless `source` is given). */
   paths: string[];
+  /** Where resources come from instead of `paths` (the Kubernetes source, a test's own). */
+  source?: ResourceSource;
   /** Host the xDS and admin servers bind (default 127.0.0.1). */
   address?: string;
   xdsPort?: number;
@@ -36,7 +39,7 @@ export interface ControlPlane {
   clients: ClientRegistry;
   metrics: XdsMetrics;
   pipeline: ConfigPipeline;
-  source: FileSource;
+  source: ResourceSource;
   /** Re-read the files, recompile and publish now (what the watcher does after a change). */
   reload(): void;
   close(): Promise<void>;
@@ -64,16 +67,26 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     }
   };
   // The source delivers its first state before start() resolves, so the first snapshots exist before xDS serves.
-  const source = new FileSource(o.paths, { debounceMs: o.debounceMs, watch: o.watch });
+  const source = o.source ?? new FileSource(o.paths, { debounceMs: o.debounceMs, watch: o.watch });
   await source.start(compile);
-  const xds = await startXdsServer({ address: `${address}:${o.xdsPort ?? 18000}`, cache, clients });
-  const admin = await startAdmin(address, o.adminPort ?? 9091, {
-    cache,
-    clients,
-    metrics,
-    ready: () => cache.groups().length > 0,
-    status: () => pipeline.status(),
-  });
+  let xds: XdsServer | undefined;
+  let admin: AdminServer;
+  try {
+    xds = await startXdsServer({ address: `${address}:${o.xdsPort ?? 18000}`, cache, clients });
+    admin = await startAdmin(address, o.adminPort ?? 9091, {
+      cache,
+      clients,
+      metrics,
+      ready: () => cache.groups().length > 0,
+      status: () => pipeline.status(),
+    });
+  } catch (err) {
+    // A port in use: stop what already runs, or the watcher keeps the process alive.
+    source.stop();
+    pipeline.close();
+    await xds?.close();
+    throw err;
+  }
   return {
     xds,
     admin,
@@ -82,7 +95,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     metrics,
     pipeline,
     source,
-    reload: () => void source.refresh(),
+    reload: () => source.refresh?.(),
     close: async () => {
       source.stop();
       pipeline.close();

@@ -43,4 +43,6 @@ export interface ResourceSource {
   /** Delivers the current state before resolving, then again after every change, until stop(). */
   start(onChange: (state: SourceState) => void): Promise<void>;
   stop(): void;
+  /** Re-reads now and delivers the result, where the source can (files are re-read; informers would re-list). */
+  refresh?(): void;
 }
