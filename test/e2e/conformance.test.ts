@@ -100,7 +100,7 @@ describe('traffic through Envoy', () => {
       simArgs: FAST_SIM,
       eppArgs: ['--config-file', path.join(FIXTURES, 'epp-config', 'testing-filter.yaml')],
     });
-  }, 60000);
+  }, 180000); // the whole stack starts part by part (30 s each at most); a busy machine is slow, not broken
   afterAll(async () => {
     await stack?.stop();
     closeAgent();

@@ -35,7 +35,7 @@ describe('models', () => {
       simArgs: SIM,
       eppArgs: ['--config-file', path.join(FIXTURES, 'epp-config', 'lora-affinity.yaml')],
     });
-  }, 60000);
+  }, 180000); // the whole stack starts part by part (30 s each at most); a busy machine is slow, not broken
   afterAll(async () => {
     await stack?.stop();
     closeAgent();

@@ -43,7 +43,7 @@ describe('simulator killed under traffic', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack([DIR], PORTS, { simArgs: FAST_SIM, simPerProcess: true });
-  }, 60000);
+  }, 180000); // the whole stack starts part by part (30 s each at most); a busy machine is slow, not broken
   afterAll(async () => {
     await stack?.stop();
     closeAgent();
