@@ -39,7 +39,10 @@ async function eppHealthyInEnvoy(pool: string, port: number): Promise<true | und
 describe('failure modes', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack([DIR], PORTS, { simArgs: FAST_SIM });
+    stack = await startStack([DIR], PORTS, {
+      simArgs: FAST_SIM,
+      eppArgs: ['--config-file', path.join(FIXTURES, 'epp-config', 'testing-filter.yaml')],
+    });
   }, 180000); // the whole stack starts part by part (30 s each at most); a busy machine is slow, not broken
   afterAll(async () => {
     await stack?.stop();
@@ -59,7 +62,12 @@ describe('failure modes', () => {
   test('GatewayDestinationEndpointServed: the EPP learns the endpoint that served each request', async () => {
     // Swap the `closed` pool's EPP child for the same EPP in this process, with the completion hook observed.
     await stack.stopChild('epp e2e/closed');
-    const handle = await buildCore({ pool: 'closed', namespace: 'e2e', paths: [DIR] });
+    const handle = await buildCore({
+      pool: 'closed',
+      namespace: 'e2e',
+      paths: [DIR],
+      configFile: path.join(FIXTURES, 'epp-config', 'testing-filter.yaml'),
+    });
     const seen: ResponseInfo[] = [];
     const director = handle.director;
     handle.director = {

@@ -33,7 +33,12 @@ describe('infergate epp behind an upstream-style Envoy configuration', () => {
     );
     const [eppPort, listenPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     epp = await startEpp({
-      handle: await buildCore({ pool: 'pool', namespace: 'default', paths: [dir] }),
+      handle: await buildCore({
+        pool: 'pool',
+        namespace: 'default',
+        paths: [dir],
+        configFile: path.join(__dirname, '..', 'e2e', 'fixtures', 'epp-config', 'testing-filter.yaml'),
+      }),
       address: '127.0.0.1',
       grpcPort: eppPort,
       secure: true,
