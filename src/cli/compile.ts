@@ -101,17 +101,26 @@ export async function runCompile(args: string[]): Promise<number> {
   for (const g of gateways) {
     const dir = gateways.length > 1 ? path.join(values.out, g.key.replace('/', '_')) : values.out;
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(
+    // Files holding private keys (the Secrets, a static bootstrap with TLS) are readable by their owner only.
+    const keys = g.resources.secrets.length > 0;
+    writeFile(
       path.join(dir, `bootstrap.${format}`),
       renderBootstrap(bootstrapFor(g.key, g.resources), format),
+      mode === 'static' && keys,
     );
     const adsResources = ads.gateways.find((x) => x.key === g.key)!.resources;
     for (const [file, text] of Object.entries(renderXdsFiles(adsResources, format))) {
-      fs.writeFileSync(path.join(dir, file), text);
+      writeFile(path.join(dir, file), text, file.startsWith('secrets.'));
     }
     console.error(`wrote ${dir}`);
   }
   return 0;
+}
+
+function writeFile(file: string, text: string, secret: boolean): void {
+  fs.writeFileSync(file, text, secret ? { mode: 0o600 } : undefined);
+  // writeFileSync's mode applies only to a new file; an older one may have been readable by all.
+  if (secret) fs.chmodSync(file, 0o600);
 }
 
 export async function runValidate(args: string[]): Promise<number> {

@@ -30,6 +30,7 @@ export function renderXdsFiles(r: XdsResources, format: Format): Record<string, 
   one('routes', T.RouteConfiguration.name, T.RouteConfiguration.typeUrl, r.routes);
   one('clusters', T.Cluster.name, T.Cluster.typeUrl, r.clusters);
   one('endpoints', T.ClusterLoadAssignment.name, T.ClusterLoadAssignment.typeUrl, r.endpoints);
-  one('secrets', T.Secret.name, T.Secret.typeUrl, r.secrets);
+  // Only with TLS certificates: the file holds private keys (the CLI writes it readable by its owner only).
+  if (r.secrets.length) one('secrets', T.Secret.name, T.Secret.typeUrl, r.secrets);
   return files;
 }
