@@ -80,8 +80,8 @@ export class Cluster {
   }
 
   /** A long-running process inside the namespace (exec replaces itself, so the child is the process itself). */
-  spawn(cmd: string[]): ChildProcess {
-    return spawn(CLUSTER, ['exec', this.dir, '--', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(cmd: string[], cwd = ROOT): ChildProcess {
+    return spawn(CLUSTER, ['exec', this.dir, '--', ...cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** The cluster's network namespace (`net:[inode]`), recorded by up. */
