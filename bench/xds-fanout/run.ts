@@ -208,6 +208,7 @@ export async function main(args: string[]): Promise<void> {
     for (const c of children) c.kill();
     if (envoy && envoy.exitCode === null) envoy.kill('SIGTERM');
     await server.close(500);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -240,11 +241,13 @@ async function startEnvoy(xdsPort: number): Promise<ChildProcess> {
     nodeId: 'bench-envoy',
     adminPort,
   });
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-fanout-envoy-')), 'envoy.yaml');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-fanout-envoy-'));
+  const file = path.join(dir, 'envoy.yaml');
   fs.writeFileSync(file, renderBootstrap(bootstrap, 'yaml'));
   const child = spawn(findEnvoy(), ['-c', file, '--use-dynamic-base-id', '--log-level', 'error'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  child.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const deadline = Date.now() + 30000;
   while (Date.now() < deadline) {
     try {
