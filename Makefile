@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup generate build test unit e2e bench up lint clean cluster-tools
+.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,11 @@ e2e: build
 bench: build
 	@node bin/infergate.js bench compile
 	@node bin/infergate.js bench routing
+
+# Random ext_proc streams against a real `infergate epp` and resource YAML mutations (test/fuzz/README.md).
+# FUZZ_N ext_proc inputs (default 100000), FUZZ_YAML_N, FUZZ_SEED; writes bench/results/fuzz.json.
+fuzz: build
+	@FUZZ_N=$${FUZZ_N:-100000} bash scripts/test-isolated.sh $(NPX) ts-node --transpile-only test/fuzz/main.ts
 
 up: build
 	@node bin/infergate.js up examples/quickstart

@@ -1,0 +1,177 @@
+// A real `infergate epp` child process for the fuzzer: `infergate sim` children as the pool's pods on 127.0.0.x,
+// the EPP on loopback ports, and the probes the fuzzer checks it with (gRPC health, /metrics, RSS from /proc).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client, credentials } from '@grpc/grpc-js';
+import { ExternalProcessorClient } from '../../generated/envoy/service/ext_proc/v3/external_processor';
+import { projectRoot } from '../../src/util/envoy';
+import { DOC, inferencePool, readyPod } from '../../src/util/manifests';
+import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
+
+export const FUZZ_MODEL = 'fuzz-model';
+const SIM_IPS = ['127.0.0.91', '127.0.0.92', '127.0.0.93'];
+
+export interface EppUnderTest {
+  pid: number;
+  members: string[];
+  maxBodyBytes: number;
+  client(): ExternalProcessorClient;
+  /** grpc.health.v1 status of `service` on the health port (1 = SERVING), or an error text. */
+  health(service?: string): Promise<number | string>;
+  metrics(): Promise<string>;
+  rssKb(): number;
+  logs(): string;
+  exited(): string | undefined;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function child(args: string[]): ChildProcess & { logs(): string } {
+  const bin = path.join(projectRoot(), 'bin', 'infergate.js');
+  const c = spawn(process.execPath, [bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, INFERGATE_LOG_LEVEL: process.env.INFERGATE_LOG_LEVEL ?? 'error' },
+  });
+  let logs = '';
+  const keep = (d: Buffer) => (logs = (logs + d.toString()).slice(-20_000));
+  c.stdout!.on('data', keep);
+  c.stderr!.on('data', keep);
+  return Object.assign(c, { logs: () => logs });
+}
+
+/** HealthCheckRequest { string service = 1 } and HealthCheckResponse { enum status = 1 }, encoded by hand. */
+function encodeService(service: string): Buffer {
+  const s = Buffer.from(service);
+  return s.length ? Buffer.concat([Buffer.from([0x0a, s.length]), s]) : Buffer.alloc(0);
+}
+function decodeStatus(b: Buffer): number {
+  return b.length >= 2 && b[0] === 0x08 ? b[1] : 0;
+}
+
+export async function startEppUnderTest(o: { maxBodyBytes: number }): Promise<EppUnderTest> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infergate-fuzz-'));
+  const [simPort, grpc, health, metricsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const members = SIM_IPS.map((ip) => `${ip}:${simPort}`);
+  const yaml = [
+    inferencePool('fuzz', { app: 'fuzz-sim', targetPorts: [simPort] }),
+    ...SIM_IPS.map((ip, i) => readyPod(`sim-${i}`, 'fuzz-sim', ip)),
+  ].join(DOC);
+  fs.writeFileSync(path.join(dir, 'resources.yaml'), yaml);
+  const sims = child(['sim', '--addresses', members.join(','), '--model', FUZZ_MODEL]);
+  const epp = child([
+    'epp',
+    '--pool',
+    'fuzz',
+    '--address',
+    '127.0.0.1',
+    '--grpc-port',
+    String(grpc),
+    '--health-port',
+    String(health),
+    '--metrics-port',
+    String(metricsPort),
+    '--max-body-bytes',
+    String(o.maxBodyBytes),
+    dir,
+  ]);
+  const exited = () =>
+    epp.exitCode !== null || epp.signalCode !== null
+      ? `epp exited (${epp.exitCode ?? epp.signalCode}):\n${epp.logs()}`
+      : undefined;
+  const healthClient = new Client(`127.0.0.1:${health}`, credentials.createInsecure());
+  const clients: ExternalProcessorClient[] = [];
+  const h: EppUnderTest = {
+    pid: epp.pid!,
+    members,
+    maxBodyBytes: o.maxBodyBytes,
+    client() {
+      const c = new ExternalProcessorClient(`127.0.0.1:${grpc}`, credentials.createInsecure(), {
+        'grpc.max_send_message_length': -1,
+        'grpc.max_receive_message_length': -1,
+      });
+      clients.push(c);
+      return c;
+    },
+    health(service = 'envoy.service.ext_proc.v3.ExternalProcessor') {
+      return new Promise((resolve) =>
+        healthClient.makeUnaryRequest(
+          '/grpc.health.v1.Health/Check',
+          encodeService,
+          decodeStatus,
+          service,
+          { deadline: Date.now() + 5000 },
+          (err, status) => resolve(err ? err.message : status!),
+        ),
+      );
+    },
+    async metrics() {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+      return r.text();
+    },
+    rssKb() {
+      try {
+        const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${epp.pid}/status`, 'utf8'));
+        return m ? Number(m[1]) : 0;
+      } catch {
+        return 0;
+      }
+    },
+    logs: () => epp.logs(),
+    exited,
+    async close() {
+      for (const c of clients) c.close();
+      healthClient.close();
+      await Promise.all([stopProcess(epp), stopProcess(sims)]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor('the fuzzed EPP to be SERVING', async () => (await h.health()) === 1, {
+      timeoutMs: 60_000,
+      everyMs: 100,
+      abortIf: exited,
+    });
+    // Ready once it has scraped the simulators: every pod is a candidate.
+    await waitFor('the simulators', () => httpOk(`http://${members[0]}/metrics`), { timeoutMs: 30_000 });
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
+  return h;
+}
+
+/** Sum of every sample of `name` in a Prometheus text exposition. */
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  }
+  return sum;
+}
+
+/** Number of samples (series) in an exposition. */
+export function seriesCount(text: string): number {
+  return text.split('\n').filter((l) => l && !l.startsWith('#')).length;
+}
