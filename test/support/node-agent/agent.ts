@@ -1,0 +1,202 @@
+// The node agent: registers a Node, runs the Pods bound to it (pod.ts) on addresses from its pod CIDR, finishes
+// their deletion as the kubelet does, and keeps a hosts file of Service names -> ready endpoint addresses.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { Kube, type KubeObject, type WatchEvent } from './kube';
+import { PodRun, type ImageSpec, type Pod } from './pod';
+
+export interface AgentOptions {
+  kubeconfig: string;
+  node: string;
+  /** A /24 (or larger) inside the cluster namespace's 10.244.0.0/16: .1 is the node, pods get .2 upwards. */
+  podCIDR: string;
+  images: Record<string, ImageSpec>;
+  /** Where pod logs and volumes go. */
+  stateDir: string;
+  /** The hosts file bound over /etc/hosts in the cluster namespace (scripts/cluster writes DIR/hosts). */
+  hostsFile?: string;
+  log?: (msg: string) => void;
+}
+
+type Slice = KubeObject & {
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+};
+
+export class NodeAgent {
+  private readonly kube: Kube;
+  private readonly pods = new Map<string, PodRun>();
+  private readonly used = new Set<string>();
+  private readonly slices = new Map<string, Slice>();
+  private readonly stops: (() => void)[] = [];
+  private heartbeat?: NodeJS.Timeout;
+  private next = 0;
+  private readonly log: (msg: string) => void;
+  private readonly hostsHeader: string;
+
+  constructor(private readonly o: AgentOptions) {
+    this.kube = new Kube(o.kubeconfig);
+    this.log = o.log ?? ((m) => console.log(`node-agent: ${m}`));
+    this.hostsHeader = o.hostsFile ? fs.readFileSync(o.hostsFile, 'utf8').split('# node-agent')[0] : '';
+  }
+
+  private get base() {
+    return this.o.podCIDR.split('/')[0].split('.').slice(0, 3).join('.');
+  }
+
+  async start() {
+    await this.register();
+    this.heartbeat = setInterval(
+      () => void this.nodeStatus().catch((e) => this.log(`heartbeat: ${e.message}`)),
+      10_000,
+    );
+    const onError = (e: Error) => this.log(`watch: ${e.message}`);
+    const selector = encodeURIComponent(`spec.nodeName=${this.o.node}`);
+    this.stops.push(
+      this.kube.informer(`/api/v1/pods?fieldSelector=${selector}`, (e) => void this.onPod(e), onError),
+    );
+    if (this.o.hostsFile) {
+      this.stops.push(
+        this.kube.informer('/apis/discovery.k8s.io/v1/endpointslices', (e) => this.onSlice(e), onError),
+      );
+    }
+  }
+
+  async stop() {
+    clearInterval(this.heartbeat);
+    for (const s of this.stops) s();
+    await Promise.all([...this.pods.values()].map((p) => p.stop(2000)));
+    this.pods.clear();
+  }
+
+  private async register() {
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: this.o.node,
+        labels: { 'kubernetes.io/hostname': this.o.node, 'kubernetes.io/os': 'linux' },
+      },
+      spec: { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] },
+    };
+    await this.kube.request('POST', '/api/v1/nodes', node).catch((e: { status?: number }) => {
+      if (e.status !== 409) throw e;
+    });
+    await this.nodeStatus();
+    this.log(`registered Node ${this.o.node} (${this.o.podCIDR})`);
+  }
+
+  private nodeStatus() {
+    const now = new Date().toISOString();
+    const capacity = { cpu: '16', memory: '64Gi', pods: '250' };
+    return this.kube.mergePatch(`/api/v1/nodes/${this.o.node}/status`, {
+      status: {
+        capacity,
+        allocatable: capacity,
+        addresses: [
+          { type: 'InternalIP', address: `${this.base}.1` },
+          { type: 'Hostname', address: this.o.node },
+        ],
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'NodeAgentReady',
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+          },
+        ],
+        nodeInfo: {
+          kubeletVersion: 'node-agent',
+          containerRuntimeVersion: 'local-process://',
+          operatingSystem: 'linux',
+          architecture: 'amd64',
+        },
+      },
+    });
+  }
+
+  // Round-robin from .2, so a deleted pod's address is not handed out again at once (stale clients would reach it).
+  private allocate(): string {
+    for (let n = 0; n < 253; n++) {
+      const ip = `${this.base}.${2 + ((this.next + n) % 253)}`;
+      if (!this.used.has(ip)) {
+        this.next = (this.next + n + 1) % 253;
+        this.used.add(ip);
+        return ip;
+      }
+    }
+    throw new Error(`pod CIDR ${this.o.podCIDR} is full`);
+  }
+
+  private async onPod(e: WatchEvent) {
+    const pod = e.object as Pod;
+    const uid = pod.metadata.uid ?? '';
+    const run = this.pods.get(uid);
+    if (e.type === 'DELETED' || pod.metadata.deletionTimestamp) {
+      if (run) {
+        this.pods.delete(uid);
+        await run.stop(Math.min(Number(pod.metadata.deletionGracePeriodSeconds ?? 30), 10) * 1000);
+        this.used.delete(run.ip);
+      }
+      if (e.type !== 'DELETED') {
+        // The kubelet's part of a graceful delete: once the processes are gone, remove the object for good.
+        const p = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
+        await this.kube
+          .request('DELETE', p, {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            gracePeriodSeconds: 0,
+            preconditions: { uid },
+          })
+          .then(() => this.log(`${p}: deleted`))
+          .catch((err: Error & { status?: number }) => {
+            // A second event for the same deletion finds it gone already.
+            if (err.status !== 404) this.log(`final delete of ${p}: ${err.message}`);
+          });
+      }
+      return;
+    }
+    if (run || (e.type !== 'ADDED' && e.type !== 'MODIFIED')) return;
+    const phase = (pod.status as { phase?: string } | undefined)?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    const dir = path.join(
+      this.o.stateDir,
+      `${pod.metadata.namespace}_${pod.metadata.name}_${uid.slice(0, 8)}`,
+    );
+    fs.mkdirSync(dir, { recursive: true });
+    const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
+    const ip = podIP && !this.used.has(podIP) ? (this.used.add(podIP), podIP) : this.allocate();
+    const r = new PodRun(pod, ip, this.kube, this.o.images, dir, this.log);
+    this.pods.set(uid, r);
+    await r.start().catch((err) => this.log(`${r.name}: ${err.message}`));
+  }
+
+  private onSlice(e: WatchEvent) {
+    const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
+    if (e.type === 'DELETED') this.slices.delete(key);
+    else if (e.type === 'ADDED' || e.type === 'MODIFIED') this.slices.set(key, e.object as Slice);
+    this.writeHosts();
+  }
+
+  // No cluster DNS: each Service name resolves to its ready endpoints. Written in place (the file is a bind mount).
+  private writeHosts() {
+    const lines = [
+      '# node-agent: Service names -> ready endpoint addresses',
+      '127.0.0.1\tkubernetes.default.svc kubernetes.default.svc.cluster.local',
+    ];
+    for (const s of [...this.slices.values()].sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    )) {
+      const svc = s.metadata.labels?.['kubernetes.io/service-name'];
+      if (!svc) continue;
+      const name = `${svc}.${s.metadata.namespace}.svc`;
+      for (const ep of s.endpoints ?? []) {
+        if (ep.conditions?.ready === false) continue;
+        for (const a of ep.addresses) lines.push(`${a}\t${name} ${name}.cluster.local`);
+      }
+    }
+    fs.writeFileSync(this.o.hostsFile!, `${this.hostsHeader}${lines.join('\n')}\n`);
+  }
+}
