@@ -143,6 +143,8 @@ main() {
   # Two concurrent runs (two clones, make -j) would build the same thing twice: the second waits.
   exec 9>"$CACHE/.cluster-tools.lock"
   flock 9 || die "cannot lock $CACHE"
+  # Temp dirs of an interrupted run (only ever renamed into place when complete): safe to drop under the lock.
+  rm -rf "$CACHE"/*/*/.bin.* "$CACHE"/*/*/.src.*
   if binary_ok "$ETCD_BIN/etcd" "$ETCD_VERSION" && binary_ok "$ETCD_BIN/etcdctl" "$ETCD_VERSION"; then
     say "etcd $ETCD_VERSION cached"
   else
