@@ -5,6 +5,7 @@ import { main as benchEppDecision } from '../../bench/epp-decision/run';
 import { main as benchXdsFanout } from '../../bench/xds-fanout/run';
 import { main as benchEppThroughput } from '../../bench/epp-throughput/run';
 import { main as benchRouting } from '../../bench/routing/run';
+import { main as benchEppMemory } from '../../bench/epp-memory/run';
 import { UsageError } from './main';
 
 const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
@@ -13,6 +14,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   'xds-fanout': benchXdsFanout,
   'epp-throughput': benchEppThroughput,
   routing: benchRouting,
+  'epp-memory': benchEppMemory,
 };
 
 export async function runBench(args: string[]): Promise<number> {
