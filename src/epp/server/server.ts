@@ -8,13 +8,13 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type * as http from 'node:http';
-import type * as http2 from 'node:http2';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { ExternalProcessorService } from '../../../generated/envoy/service/ext_proc/v3/external_processor';
 import { logger } from '../../util/log';
 import { extProcService, type StreamFactory } from './extproc-service';
 import { EPP_HEALTH_SERVICES, HealthService, ServingStatus, healthService } from './health';
 import { startMetricsServer } from './metrics-http';
+import { tuneSessions } from './sessions';
 import { serverCredentials } from './tls';
 
 const log = logger('epp.server');
@@ -40,6 +40,8 @@ export interface ServeOptions {
   maxReceiveMessageBytes?: number;
   /** HTTP/2 receive window (per stream and connection) of the ext_proc server; FLOW_CONTROL_WINDOW_BYTES. */
   flowControlWindowBytes?: number;
+  /** Keep peer resets from nghttp2's rapid-reset guard (reset-shield.ts); false only to measure without. */
+  shieldResets?: boolean;
 }
 
 /** Room for what a ProcessingRequest carries besides the body (metadata, attributes, framing). */
@@ -74,7 +76,11 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   main.addService(ExternalProcessorService as ServiceDefinition, extProcService(o.newStream));
   main.addService(HealthService as ServiceDefinition, health);
   const grpcPort = await bind(main, address, o.grpcPort, serverCredentials(o.secure ?? false, o.certPath));
-  widenFlowControl(main, o.flowControlWindowBytes ?? FLOW_CONTROL_WINDOW_BYTES);
+  // A wide receive window, and Envoy's per-stream resets kept from nghttp2's reset limit (sessions.ts).
+  tuneSessions(main, {
+    windowBytes: o.flowControlWindowBytes ?? FLOW_CONTROL_WINDOW_BYTES,
+    shieldResets: o.shieldResets ?? process.env.INFERGATE_EPP_SHIELD_RESETS !== '0',
+  });
   const servers: Server[] = [main];
 
   let healthPort: number | undefined;
@@ -108,26 +114,6 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
 
 /** HTTP/2 receive window per stream and per connection for ext_proc (Node's default is 64 KiB). */
 export const FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
-
-/**
- * grpc-js leaves Node's HTTP/2 defaults: a 64 KiB receive window per stream and for the whole connection. Envoy
- * multiplexes every request's ext_proc stream over one connection, so all in-flight prompt bodies would share
- * 64 KiB and wait on WINDOW_UPDATE round trips. grpc-js has no server option for it; its HTTP/2 servers are
- * reached through a private field, and only public Node APIs are called on their sessions.
- */
-function widenFlowControl(server: Server, windowBytes: number): void {
-  const h2servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
-  if (!h2servers) {
-    log.warn('grpc-js internals changed: cannot widen the HTTP/2 flow-control window');
-    return;
-  }
-  for (const h2 of h2servers.keys()) {
-    h2.on('session', (session: http2.ServerHttp2Session) => {
-      session.settings({ initialWindowSize: Math.min(windowBytes, 2 ** 31 - 1) });
-      session.once('localSettings', () => session.setLocalWindowSize(windowBytes));
-    });
-  }
-}
 
 function bind(server: Server, address: string, port: number, creds: ServerCredentials): Promise<number> {
   const host = address.includes(':') ? `[${address}]` : address;
