@@ -54,6 +54,7 @@ describe('fuzz (short seeded run)', () => {
     expect(b.outcomes.uncaught).toBeUndefined();
     expect(b.serve.dead).toBeUndefined();
     expect(b.serve.alive).toBe(10);
+    expect(b.serve['published-beside-broken']).toBe(1);
   });
 
   it('no broken rule overall (series growth included)', () => {

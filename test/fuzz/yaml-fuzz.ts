@@ -180,6 +180,22 @@ async function serveRuns(
         break;
       }
     }
+    // One broken file must not freeze the rest: a Gateway added beside it (port 8181) gets published.
+    fs.writeFileSync(path.join(watched, 'mutated.yaml'), 'kind: [unclosed\n');
+    fs.writeFileSync(
+      path.join(watched, 'added.yaml'),
+      'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: added, namespace: default}\n' +
+        'spec: {gatewayClassName: infergate, listeners: [{name: http, protocol: HTTP, port: 8181}]}\n',
+    );
+    const published = () =>
+      fetch(`http://127.0.0.1:${admin}/debug/config`)
+        .then((r) => r.text())
+        .then((t) => t.includes('8181'));
+    const kept = await waitFor('the good resources to stay published', published, {
+      timeoutMs: 10_000,
+    }).catch(() => false);
+    serve[kept ? 'published-beside-broken' : 'frozen-beside-broken'] = 1;
+    if (!kept) fail('serve', 'a broken file stopped a new good resource from being published', logs);
     const status = await fetch(`http://127.0.0.1:${admin}/debug/status`).catch(() => undefined);
     serve[`debug-status-${status?.status ?? 'none'}`] = 1;
   } catch (err) {
