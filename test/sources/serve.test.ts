@@ -52,9 +52,10 @@ describe('serve with one input broken', () => {
 
   it('starts with everything published', async () => {
     expect(cp.pipeline.lastReport).toMatchObject({ ok: true, rejected: [] });
+    // ADS sends routes after endpoints: wait for both, or a busy machine sees EDS without RDS yet.
     await waitFor(
-      'mirror has both pools',
-      () => mirror.endpoints('inferencepool/default/pool-b').length === 1,
+      'mirror has both pools and both routes',
+      () => mirror.endpoints('inferencepool/default/pool-b').length === 1 && mirror.routes().length === 2,
     );
     expect(mirror.endpoints('inferencepool/default/pool-a')).toEqual(['10.1.0.1']);
     expect(mirror.routes()).toEqual(['/a', '/b']);
