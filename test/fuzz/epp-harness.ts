@@ -175,3 +175,20 @@ export function metricSum(text: string, name: string): number {
 export function seriesCount(text: string): number {
   return text.split('\n').filter((l) => l && !l.startsWith('#')).length;
 }
+
+/** Distinct values per label name across an exposition (what a client-chosen label value would blow up). */
+export function labelCardinality(text: string): Record<string, number> {
+  const values = new Map<string, Set<string>>();
+  const pair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const open = line.indexOf('{');
+    if (open < 0) continue;
+    for (const m of line.slice(open, line.lastIndexOf('}') + 1).matchAll(pair)) {
+      let set = values.get(m[1]);
+      if (!set) values.set(m[1], (set = new Set()));
+      set.add(m[2]);
+    }
+  }
+  return Object.fromEntries([...values].map(([k, v]) => [k, v.size]));
+}

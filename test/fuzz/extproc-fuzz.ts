@@ -4,7 +4,7 @@
 
 import { driveCase, ALLOWED_STATUSES, type CaseResult } from './extproc-driver';
 import { generateCase, type ExtProcCase, type Outcome } from './extproc-gen';
-import { FUZZ_MODEL, metricSum, seriesCount, startEppUnderTest } from './epp-harness';
+import { FUZZ_MODEL, labelCardinality, metricSum, seriesCount, startEppUnderTest } from './epp-harness';
 import { Rng } from './rng';
 import { sleep } from '../../src/util/wait';
 
@@ -37,12 +37,17 @@ export interface ExtProcFuzzReport {
   runningRequestsAfter: number;
   seriesBefore: number;
   seriesAfter: number;
+  /** Distinct values per label name after the run, for labels with more than 3. */
+  labelValues: Record<string, number>;
   rssKb: { tMs: number; done: number; kb: number }[];
   maxCaseMs: number;
 }
 
-/** Series the run may add (per-outcome and per-objective label sets), beyond which the registry grows with input. */
-export const SERIES_GROWTH_BOUND = 300;
+/**
+ * Most distinct values one label may take: clients choose model and objective names, so a label that takes each
+ * one grows the registry with every input (src/epp/README.md bounds model labels at 100 learned names + declared).
+ */
+export const LABEL_VALUES_BOUND = 128;
 const RUNNING = 'inference_objective_running_requests';
 
 const caseRng = (seed: number, seq: number) => new Rng((seed * 0x9e3779b1) ^ Math.imul(seq + 1, 0x85ebca77));
@@ -171,6 +176,7 @@ export async function runExtProcFuzz(o: ExtProcFuzzOptions): Promise<ExtProcFuzz
       runningRequestsAfter: running,
       seriesBefore,
       seriesAfter: seriesCount(text),
+      labelValues: Object.fromEntries(Object.entries(labelCardinality(text)).filter(([, n]) => n > 3)),
       rssKb: rss,
       maxCaseMs,
     };

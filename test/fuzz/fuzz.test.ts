@@ -57,7 +57,7 @@ describe('fuzz (short seeded run)', () => {
     expect(b.serve['published-beside-broken']).toBe(1);
   });
 
-  it('no broken rule overall (series growth included)', () => {
+  it('no broken rule overall (metric label cardinality included)', () => {
     expect(brokenRules(a, b)).toEqual([]);
   });
 });

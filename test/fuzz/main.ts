@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/util/envoy';
-import { runExtProcFuzz, SERIES_GROWTH_BOUND, type ExtProcFuzzReport } from './extproc-fuzz';
+import { runExtProcFuzz, LABEL_VALUES_BOUND, type ExtProcFuzzReport } from './extproc-fuzz';
 import { runYamlFuzz, type YamlFuzzReport } from './yaml-fuzz';
 
 const envInt = (name: string, d: number) => {
@@ -28,8 +28,9 @@ export function brokenRules(a: ExtProcFuzzReport, b: YamlFuzzReport): string[] {
   if (a.eppExited) out.push(`the EPP exited: ${a.eppExited.slice(0, 300)}`);
   if (a.runningRequestsAfter !== 0)
     out.push(`inference_objective_running_requests is ${a.runningRequestsAfter} after the run (baseline 0)`);
-  if (a.seriesAfter - a.seriesBefore > SERIES_GROWTH_BOUND)
-    out.push(`metric series grew ${a.seriesBefore} → ${a.seriesAfter} (bound +${SERIES_GROWTH_BOUND})`);
+  for (const [label, n] of Object.entries(a.labelValues))
+    if (n > LABEL_VALUES_BOUND)
+      out.push(`metric label ${label} took ${n} values (bound ${LABEL_VALUES_BOUND})`);
   for (const f of b.failures) out.push(`yaml (${f.where}) ×${f.count}: ${f.class}`);
   return out;
 }
@@ -53,7 +54,7 @@ export async function main(): Promise<number> {
   console.log(table(`(a) ext_proc: ${a.n} streams in ${(a.durationMs / 1000).toFixed(0)} s`, a.outcomes));
   console.log(
     `  hangs ${a.hangs}, longest stream ${a.maxCaseMs} ms, health failures ${a.healthFailures}/${a.healthChecks},` +
-      ` running_requests after ${a.runningRequestsAfter}, series ${a.seriesBefore} → ${a.seriesAfter}`,
+      ` running_requests after ${a.runningRequestsAfter}, series ${a.seriesBefore} → ${a.seriesAfter}, label values ${JSON.stringify(a.labelValues)}`,
   );
   console.log(`  EPP RSS: start ${mb(rss[0])}, peak ${mb(Math.max(...rss))}, end ${mb(rss[rss.length - 1])}`);
   console.log(table(`(b) YAML: ${b.n} mutations in process`, b.outcomes));
