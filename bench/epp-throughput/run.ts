@@ -74,6 +74,10 @@ interface Options {
   stepMs: number;
   rates: number[];
   largeConcurrency: number[];
+  /** `upstream`: Envoy keeps one EPP connection, as upstream's config does (no max_requests_per_connection). */
+  envoy: 'compiled' | 'upstream';
+  /** `off` runs the EPP without its reset shield (INFERGATE_EPP_SHIELD_RESETS=0), to measure before/after. */
+  shield: 'on' | 'off';
 }
 
 function options(args: string[]): Options {
@@ -81,12 +85,17 @@ function options(args: string[]): Options {
     stepMs: 3000,
     rates: [200, 400, 700, 1000, 1400, 1800, 2400, 3000],
     largeConcurrency: [4, 16],
+    envoy: 'compiled',
+    shield: 'on',
   };
   for (let i = 0; i < args.length; i++) {
     const v = args[i + 1];
     if (args[i] === '--step-ms') o.stepMs = Math.min(10_000, Math.max(500, Number(v)));
     else if (args[i] === '--rates') o.rates = v.split(',').map(Number).slice(0, 12);
     else if (args[i] === '--large-concurrency') o.largeConcurrency = v.split(',').map(Number).slice(0, 4);
+    else if (args[i] === '--envoy' && (v === 'compiled' || v === 'upstream')) o.envoy = v;
+    else if (args[i] === '--shield' && (v === 'on' || v === 'off')) o.shield = v;
+    else if (args[i] === '--envoy' || args[i] === '--shield') throw new Error(`${args[i]}: bad value ${v}`);
     else continue;
     i++;
   }
@@ -203,6 +212,7 @@ export async function main(args: string[]): Promise<void> {
     eppArgs.push('--metrics-port', String(metrics), dir);
     epp = startChild(process.execPath, [path.join(root, 'bin', 'infergate.js'), ...eppArgs], {
       INFERGATE_LOG_LEVEL: 'error',
+      ...(o.shield === 'off' ? { INFERGATE_EPP_SHIELD_RESETS: '0' } : {}),
     });
     const eppChild = epp;
     await waitFor('the EPP metrics endpoint', () => httpOk(`http://127.0.0.1:${metrics}/metrics`), {
@@ -219,7 +229,14 @@ export async function main(args: string[]): Promise<void> {
       adminPort: admin,
     });
     const envoyFile = path.join(dir, 'envoy.yaml');
-    fs.writeFileSync(envoyFile, renderBootstrap(bootstrap, 'yaml'));
+    let envoyYaml = renderBootstrap(bootstrap, 'yaml');
+    if (o.envoy === 'upstream') {
+      const stripped = envoyYaml.replace(/^\s*max_requests_per_connection: \d+\n/gm, '');
+      if (stripped === envoyYaml)
+        throw new Error('--envoy upstream: no max_requests_per_connection to remove');
+      envoyYaml = stripped;
+    }
+    fs.writeFileSync(envoyFile, envoyYaml);
     envoy = startChild(findEnvoy(), ['-c', envoyFile, '--use-dynamic-base-id', '--log-level', 'error']);
     const url = `http://127.0.0.1:${listen}/v1/completions`;
     const probe = (route: string) => async () => {
@@ -337,6 +354,8 @@ export async function main(args: string[]): Promise<void> {
     const report = {
       bench: 'epp-throughput',
       command: `node bin/infergate.js bench epp-throughput ${args.join(' ')}`.trim(),
+      envoy: o.envoy,
+      shield: o.shield,
       date: new Date().toISOString(),
       machine: {
         cpus: os.cpus().length,
