@@ -98,7 +98,8 @@ describe('infergate epp behind an upstream-style Envoy configuration', () => {
 
   it('1,200 requests in a row, 8 at a time, all succeed', async () => {
     // This Envoy (unlike a compiled one, which rotates EPP connections every 500 requests) keeps one connection to
-    // the EPP for all of them: past the 1,000 streams where Node's HTTP/2 rapid-reset guard could act.
+    // the EPP for all of them: past the 1,000 resets where nghttp2's rapid-reset guard would act without the
+    // EPP's reset shield (sustained load: upstream-envoy-load.test.ts).
     const statuses = new Map<number, number>();
     let next = 0;
     await Promise.all(
