@@ -121,6 +121,13 @@ export function parseFile(text: string, file: string): DocumentResult[] {
   return out;
 }
 
+/** One already-parsed object (a Kubernetes API object) as a document of `file`: the same decoder as files. */
+export function parseObject(value: unknown, file: string): DocumentResult {
+  const r = validateResource(value, { file, document: 0 });
+  const id = r.resource ? resourceId(r.resource) : peekId(value, r.problems);
+  return { document: 0, id, resource: r.resource, problems: r.problems };
+}
+
 function parseDocuments(text: string, file: string): { resources: Resource[]; problems: Problem[] } {
   const docs = parseFile(text, file);
   return {

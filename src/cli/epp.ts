@@ -10,7 +10,9 @@ import { DEFAULT_WORKER_THRESHOLD_BYTES, WorkerParser } from '../epp/workers/poo
 import type { HashParams } from '../epp/workers/task';
 import { loadEndpointPickerConfig } from '../epp/config/loader';
 import { Datastore } from '../epp/datastore/datastore';
-import { FilePoolSource } from '../epp/datastore/source';
+import { FilePoolSource, type PoolSource } from '../epp/datastore/source';
+import { kubeClient } from '../sources/kubernetes/client';
+import { eppSource } from '../sources/kubernetes/epp';
 import { createDirector } from '../epp/director';
 import { EppMetrics } from '../epp/observability/metrics';
 import { MetricsScraper } from '../epp/scrape/scraper';
@@ -25,6 +27,8 @@ export interface EppDirectorOptions {
   namespace: string;
   paths: string[];
   configFile?: string;
+  /** Where the pool's resources come from instead of `paths` (the Kubernetes source). */
+  source?: PoolSource;
 }
 
 /** What the CLI needs from the core: a director, readiness (datastore synced), its metrics registry. */
@@ -97,8 +101,11 @@ export async function runEpp(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         pool: { type: 'string' },
+        // Upstream's EPP calls it --pool-name.
+        'pool-name': { type: 'string' },
         'pool-namespace': { type: 'string' },
         kubernetes: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
         'config-file': { type: 'string' },
         'grpc-port': { type: 'string', default: '9002' },
         'health-port': { type: 'string', default: '9003' },
@@ -116,10 +123,15 @@ export async function runEpp(args: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  if (!values.pool) return usage('--pool NAME is required');
-  if (values.kubernetes) return usage('--kubernetes is not supported yet; give resource paths');
-  if (positionals.length === 0)
-    return usage('give the resource paths (files or directories) to read the pool from');
+  if (values.pool && values['pool-name'] && values.pool !== values['pool-name'])
+    return usage('--pool and --pool-name name different pools');
+  const pool = values.pool ?? values['pool-name'];
+  if (!pool) return usage('--pool NAME is required');
+  if (values.kubernetes && positionals.length)
+    return usage('--kubernetes reads the API server; do not also give resource paths');
+  if (!values.kubernetes && values.kubeconfig) return usage('--kubeconfig needs --kubernetes');
+  if (!values.kubernetes && positionals.length === 0)
+    return usage('give the resource paths (files or directories) to read the pool from, or --kubernetes');
   const maxBodyBytes = Number(values['max-body-bytes']);
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0)
     return usage(
@@ -128,10 +140,14 @@ export async function runEpp(args: string[]): Promise<number> {
   const namespace = values['pool-namespace'] || process.env.NAMESPACE || 'default';
   let handle: DirectorHandle;
   try {
+    const source = values.kubernetes
+      ? eppSource({ client: await kubeClient({ kubeconfig: values.kubeconfig }), pool, namespace })
+      : undefined;
     handle = await buildCore({
-      pool: values.pool,
+      pool,
       namespace,
       paths: positionals,
+      source,
       configFile: values['config-file'],
     });
   } catch (err) {
@@ -152,7 +168,7 @@ export async function runEpp(args: string[]): Promise<number> {
     workerThresholdBytes: Number(values['worker-threshold-bytes']),
   });
   console.error(
-    `infergate epp: pool ${namespace}/${values.pool}; ext_proc on ${values.address}:${epp.grpcPort}` +
+    `infergate epp: pool ${namespace}/${pool}${values.kubernetes ? ' (Kubernetes)' : ''}; ext_proc on ${values.address}:${epp.grpcPort}` +
       `${values['secure-serving'] ? ' (TLS)' : ''}, health ${epp.healthPort}, metrics ${epp.metricsPort}`,
   );
   await untilSignal();
@@ -163,7 +179,8 @@ export async function runEpp(args: string[]): Promise<number> {
 }
 
 function usage(message: string): number {
-  console.error(`infergate epp: ${message}\n\nUsage: infergate epp --pool NAME [--pool-namespace NS] <paths...> [--config-file epp.yaml]
+  console.error(`infergate epp: ${message}\n\nUsage: infergate epp --pool NAME [--pool-namespace NS] (<paths...> | --kubernetes [--kubeconfig FILE])
+       [--config-file epp.yaml]
        [--grpc-port 9002] [--health-port 9003] [--metrics-port 9090] [--secure-serving] [--cert-path DIR]
        [--address 0.0.0.0] [--max-body-bytes N] [--worker-threads N] [--worker-threshold-bytes N]`);
   return 2;
@@ -173,7 +190,7 @@ function usage(message: string): number {
 export async function buildCore(o: EppDirectorOptions): Promise<DirectorHandle> {
   const config = loadEndpointPickerConfig(o.configFile);
   const datastore = new Datastore({ name: o.pool, namespace: o.namespace });
-  await datastore.attach(new FilePoolSource(o.paths));
+  await datastore.attach(o.source ?? new FilePoolSource(o.paths));
   if (!datastore.synced)
     log.warn('InferencePool not found yet; not ready', { pool: `${o.namespace}/${o.pool}` });
   const metrics = new EppMetrics({ poolName: () => o.pool, endpoints: () => datastore.endpoints() });

@@ -19,7 +19,9 @@ Usage:
   infergate sim [--port 8000] [--address 127.0.0.1] [--addresses a:p,b:p | --count N --base-address IP]
                 [--model NAME] [--lora a,b] [--max-num-seqs N] [--kv-blocks N] ...   a simulated vLLM server
   infergate serve <paths...> [--xds-port 18000] [--admin-port 9091]        the xDS control plane
-  infergate epp --pool NAME [--pool-namespace NS] <paths...> [--config-file epp.yaml] [--grpc-port 9002]
+  infergate serve --kubernetes [--kubeconfig FILE] [--namespace NS] [--controller-name infergate.io/gateway-controller]
+  infergate epp --pool NAME [--pool-namespace NS] (<paths...> | --kubernetes [--kubeconfig FILE])
+                [--config-file epp.yaml] [--grpc-port 9002]
                 [--health-port 9003] [--metrics-port 9090] [--secure-serving]     the Endpoint Picker
   infergate bbr [--grpc-port 9004] [--health-port 9005]                     the body-based router
 

@@ -3,6 +3,8 @@
 
 import { parseArgs } from 'node:util';
 import { FileSource } from '../sources/file-source';
+import { kubeClient } from '../sources/kubernetes/client';
+import { KubernetesSource } from '../sources/kubernetes/source';
 import { ConfigPipeline } from '../sources/pipeline';
 import type { ResourceSource, SourceState } from '../sources/source';
 import { logger } from '../util/log';
@@ -30,6 +32,8 @@ export interface ControlPlaneOptions {
   watch?: boolean;
   /** How long a cluster no route uses any more stays published, so requests in flight on it finish. */
   clusterRetentionMs?: number;
+  /** The GatewayClass controllerName we own (default infergate.io/gateway-controller). */
+  controllerName?: string;
 }
 
 export interface ControlPlane {
@@ -55,6 +59,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     metrics,
     listenAddress: o.listenAddress,
     clusterRetentionMs: o.clusterRetentionMs,
+    controllerName: o.controllerName,
   });
   const compile = (state: SourceState) => {
     try {
@@ -115,15 +120,36 @@ export async function runServe(args: string[]): Promise<number> {
       'xds-address': { type: 'string', default: '127.0.0.1' },
       'listen-address': { type: 'string' },
       kubernetes: { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'controller-name': { type: 'string' },
     },
   });
-  if (values.kubernetes) {
-    console.error('infergate serve: --kubernetes is not yet supported; pass resource files or directories');
+  if (values.kubernetes && positionals.length) {
+    console.error('infergate serve: --kubernetes reads the API server; do not also give resource paths');
     return 2;
   }
-  if (!positionals.length) {
-    console.error('infergate serve: give at least one resource file or directory');
+  if (!values.kubernetes && (values.kubeconfig || values.namespace)) {
+    console.error('infergate serve: --kubeconfig and --namespace need --kubernetes');
     return 2;
+  }
+  if (!values.kubernetes && !positionals.length) {
+    console.error('infergate serve: give at least one resource file or directory, or --kubernetes');
+    return 2;
+  }
+  let source: ResourceSource | undefined;
+  if (values.kubernetes) {
+    try {
+      const client = await kubeClient({ kubeconfig: values.kubeconfig });
+      source = new KubernetesSource({ client, namespace: values.namespace });
+      console.error(
+        `infergate serve: Kubernetes API ${client.server} (${client.origin}), ` +
+          `namespace ${values.namespace ?? '(all)'}`,
+      );
+    } catch (err) {
+      console.error(`infergate serve: ${(err as Error).message}`);
+      return 1;
+    }
   }
   const port = (flag: string, text: string) => {
     const n = Number(text);
@@ -132,6 +158,8 @@ export async function runServe(args: string[]): Promise<number> {
   };
   const cp = await startControlPlane({
     paths: positionals,
+    source,
+    controllerName: values['controller-name'],
     address: values['xds-address'],
     xdsPort: port('xds-port', values['xds-port']!),
     adminPort: port('admin-port', values['admin-port']!),

@@ -51,6 +51,8 @@ export interface PipelineOptions {
   listenAddress?: string;
   /** How long a cluster no route uses any more stays published (DEFAULT_CLUSTER_RETENTION_MS). */
   clusterRetentionMs?: number;
+  /** The GatewayClass controllerName we own (default infergate.io/gateway-controller). */
+  controllerName?: string;
 }
 
 export class ConfigPipeline {
@@ -90,7 +92,9 @@ export class ConfigPipeline {
       published: {},
     };
 
-    const { ir, statuses, problems } = buildIR(input.resources);
+    const { ir, statuses, problems } = buildIR(input.resources, {
+      controllerName: this.options.controllerName,
+    });
     report.warnings.push(...problems.map(formatProblem));
     this.statuses = statuses;
     const shapes = new Map(ir.gateways.map((gw) => [gw.key, shapeOf(gw)]));

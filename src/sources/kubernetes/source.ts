@@ -1,0 +1,138 @@
+// The Kubernetes implementation of ResourceSource: one informer per kind the compiler reads, each object its own
+// origin of the shared ResourceStore (so one object that fails the decoder is rejected alone and keeps its last
+// good version), decoded by the same decoder as files. Kinds the API server does not serve are skipped.
+
+import { parseObject } from '../../api/load';
+import { resourceName } from '../../api/validate';
+import { logger } from '../../util/log';
+import { contentsOf } from '../file-source';
+import type { ResourceSource, SourceState } from '../source';
+import { ResourceStore } from '../store';
+import type { KubeClient } from './client';
+import { Informer, served, type InformerOptions, type KubeObject } from './informer';
+import { CONTROLLER_KINDS, apiVersionOf, type KindSpec } from './kinds';
+
+const log = logger('sources.kubernetes');
+
+export interface WatchSpec {
+  kind: KindSpec;
+  /** Namespace to watch (all when absent; ignored for cluster-scoped kinds). */
+  namespace?: string;
+  fieldSelector?: string;
+  labelSelector?: string;
+}
+
+export interface KubernetesSourceOptions {
+  client: KubeClient;
+  /** What to watch (default: every kind the compiler reads, in `namespace` or all namespaces). */
+  watches?: WatchSpec[];
+  /** Namespace scoping for the default watches (--namespace). */
+  namespace?: string;
+  /** Quiet period after an event before delivering (default 20 ms): a list's burst is one delivery. */
+  debounceMs?: number;
+  resyncMs?: number;
+  /** Objects dropped before decoding (the EPP's scoping of Pods and objectives to its pool). */
+  filter?: (kind: KindSpec, obj: KubeObject) => boolean;
+  /** Sees every object before decoding (`undefined` obj: deleted); true means the filter changed: re-filter. */
+  observe?: (kind: KindSpec, obj: KubeObject | undefined, name: string) => boolean;
+}
+
+export class KubernetesSource implements ResourceSource {
+  private readonly store = new ResourceStore();
+  private readonly informers: Informer[] = [];
+  private onChange?: (state: SourceState) => void;
+  private timer?: NodeJS.Timeout;
+  /** Every object as the API server last gave it, per origin: what refilter() re-reads. */
+  private readonly raw = new Map<string, { kind: KindSpec; obj: KubeObject }>();
+  private started = false;
+
+  constructor(private readonly opts: KubernetesSourceOptions) {}
+
+  async start(onChange: (state: SourceState) => void): Promise<void> {
+    const specs: WatchSpec[] =
+      this.opts.watches ?? CONTROLLER_KINDS.map((kind) => ({ kind, namespace: this.opts.namespace }));
+    const events = {
+      upsert: (k: KindSpec, o: KubeObject) => this.upsert(k, o),
+      remove: (k: KindSpec, o: KubeObject) => this.remove(k, o),
+    };
+    for (const w of specs) {
+      if (!(await served(this.opts.client, w.kind))) {
+        log.warn('kind not served by the API server (CRD not installed?): not watched', {
+          kind: w.kind.kind,
+          apiVersion: apiVersionOf(w.kind),
+        });
+        continue;
+      }
+      const o: InformerOptions = {
+        namespace: w.kind.namespaced ? w.namespace : undefined,
+        fieldSelector: w.fieldSelector,
+        labelSelector: w.labelSelector,
+        resyncMs: this.opts.resyncMs,
+      };
+      this.informers.push(new Informer(this.opts.client, w.kind, o, events));
+    }
+    await Promise.all(this.informers.map((i) => i.start()));
+    this.started = true;
+    this.onChange = onChange;
+    this.deliver();
+  }
+
+  stop(): void {
+    for (const i of this.informers) i.stop();
+    clearTimeout(this.timer);
+    this.onChange = undefined;
+  }
+
+  /** Re-reads every object through the filter again (the EPP's pool selector changed), then delivers. */
+  refilter(): void {
+    for (const [origin, { kind, obj }] of this.raw) this.decode(origin, kind, obj);
+    this.schedule();
+  }
+
+  /** Relists counted over all informers (broken watches, 410 Gone, resyncs). */
+  relists(): number {
+    return this.informers.reduce((n, i) => n + i.relists, 0);
+  }
+
+  private upsert(kind: KindSpec, obj: KubeObject): void {
+    const origin = originOf(kind, obj);
+    this.raw.set(origin, { kind, obj });
+    if (this.opts.observe?.(kind, obj, obj.metadata.name)) return this.refilter();
+    this.decode(origin, kind, obj);
+    this.schedule();
+  }
+
+  private remove(kind: KindSpec, obj: KubeObject): void {
+    const origin = originOf(kind, obj);
+    this.raw.delete(origin);
+    this.store.remove(origin);
+    if (this.opts.observe?.(kind, undefined, obj.metadata.name)) return this.refilter();
+    this.schedule();
+  }
+
+  private decode(origin: string, kind: KindSpec, obj: KubeObject): void {
+    if (this.opts.filter && !this.opts.filter(kind, obj)) return void this.store.remove(origin);
+    // managedFields are the API server's bookkeeping: large, and nothing the compiler reads.
+    const { managedFields: _drop, ...metadata } = obj.metadata;
+    void _drop;
+    this.store.set(origin, contentsOf(origin, [parseObject({ ...obj, metadata }, origin)]));
+  }
+
+  private schedule(): void {
+    if (!this.started) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.deliver(), this.opts.debounceMs ?? 20);
+  }
+
+  private deliver(): void {
+    this.onChange?.(this.store.state());
+  }
+}
+
+/** An object's origin in the store, "Kind ns/name" as problems name resources (group kept for two pool versions). */
+function originOf(kind: KindSpec, obj: KubeObject): string {
+  const name = resourceName(kind.kind, obj.metadata.namespace ?? '', obj.metadata.name);
+  return kind.group.startsWith('inference.networking.x-k8s.io') && kind.kind === 'InferencePool'
+    ? `${name} (${apiVersionOf(kind)})`
+    : name;
+}
