@@ -115,7 +115,9 @@ export class KubernetesSource implements ResourceSource {
     // managedFields are the API server's bookkeeping: large, and nothing the compiler reads.
     const { managedFields: _drop, ...metadata } = obj.metadata;
     void _drop;
-    this.store.set(origin, contentsOf(origin, [parseObject({ ...obj, metadata }, origin)]));
+    // The API server omits an empty list: a Service with no ready Pod has a slice without `endpoints`.
+    const o = kind.kind === 'EndpointSlice' && obj.endpoints == null ? { ...obj, endpoints: [] } : obj;
+    this.store.set(origin, contentsOf(origin, [parseObject({ ...o, metadata }, origin)]));
   }
 
   private schedule(): void {

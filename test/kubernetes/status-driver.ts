@@ -1,0 +1,61 @@
+// Child-process driver for the status and leader suites: client-node is ESM-only and jest's CJS runtime cannot
+// import it, so the tests run this under ts-node inside the cluster's namespace.
+//   write            stdin {statuses, supportedFeatures?, addresses?} → one JSON report line on stdout
+//   elect ID NS NAME  runs a LeaderElector; prints "leading|stopped|leader ID <epoch ms>" lines; SIGTERM = clean stop
+
+import type { ResourceStatus } from '../../src/compiler/ir';
+import { CONTROLLER_NAME } from '../../src/compiler/ir';
+import { kubeClient } from '../../src/sources/kubernetes/client';
+import { LeaderElector } from '../../src/sources/kubernetes/leader';
+import { StatusWriter } from '../../src/sources/kubernetes/status/writer';
+
+async function readStdin(): Promise<string> {
+  let s = '';
+  for await (const chunk of process.stdin) s += String(chunk);
+  return s;
+}
+
+async function main(): Promise<void> {
+  const [mode, ...args] = process.argv.slice(2);
+  const client = await kubeClient();
+  if (mode === 'write') {
+    const input = JSON.parse(await readStdin()) as {
+      statuses: ResourceStatus[];
+      supportedFeatures?: string[];
+      addresses?: Record<string, { type?: string; value: string }[]>;
+      controllerName?: string;
+    };
+    const writer = new StatusWriter(client, { controllerName: input.controllerName ?? CONTROLLER_NAME });
+    const report = await writer.write(input.statuses, {
+      supportedFeatures: input.supportedFeatures,
+      addresses: new Map(Object.entries(input.addresses ?? {})),
+    });
+    process.stdout.write(JSON.stringify({ ...report, writes: writer.writes() }) + '\n');
+    return;
+  }
+  if (mode === 'elect') {
+    const [identity, namespace, name] = args;
+    const say = (what: string) => process.stdout.write(`${what} ${Date.now()}\n`);
+    const elector = new LeaderElector(client, {
+      identity,
+      namespace,
+      name,
+      leaseDurationMs: 3000,
+      renewDeadlineMs: 2000,
+      retryPeriodMs: 250,
+      onStartedLeading: () => say(`leading ${identity}`),
+      onStoppedLeading: () => say(`stopped ${identity}`),
+      onNewLeader: (id) => say(`leader ${id}`),
+      onError: (err) => process.stderr.write(`elector error: ${String(err)}\n`),
+    });
+    process.on('SIGTERM', () => void elector.stop().then(() => process.exit(0)));
+    elector.start();
+    return;
+  }
+  throw new Error(`status-driver: unknown mode ${mode}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
