@@ -142,6 +142,40 @@ suite('serve --kubernetes', () => {
     );
   });
 
+  test('--namespace and --controller-name scope what is compiled', async () => {
+    // Another namespace: the default/inference-gateway Gateway is not seen. Another controller: our class is not
+    // its class. Either way no Gateway is compiled, so nothing is published and /readyz says so.
+    const runs: [string[], number][] = [
+      [['--namespace', 'kube-system'], 9092],
+      [['--controller-name', 'example.com/other-controller'], 9093],
+    ];
+    for (const [flags, admin] of runs) {
+      const p = c.spawn([
+        'node',
+        'bin/infergate.js',
+        'serve',
+        '--kubernetes',
+        ...flags,
+        '--xds-port',
+        String(admin + 9000),
+        '--admin-port',
+        String(admin),
+      ]);
+      try {
+        const groups = await until(`serve ${flags.join(' ')} up`, async () => {
+          const t = await curl(c, `http://127.0.0.1:${admin}/debug/config`);
+          return t ? Object.keys(JSON.parse(t)) : undefined;
+        });
+        expect(groups).toEqual([]);
+      } finally {
+        p.kill('SIGKILL');
+      }
+    }
+    // The main serve (all namespaces, our controller) has it.
+    const all = JSON.parse(await curl(c, 'http://127.0.0.1:9091/debug/config'));
+    expect(Object.keys(all)).toContain('default/inference-gateway');
+  });
+
   test('the API server restarted: watches break, re-list, and converge', async () => {
     const relists = () => (serveLog.match(/"msg":"re-listing"/g) ?? []).length;
     const before = relists();
