@@ -176,13 +176,20 @@ suite('serve --kubernetes', () => {
     expect(Object.keys(all)).toContain('default/inference-gateway');
   });
 
-  test('the API server restarted: watches break, re-list, and converge', async () => {
-    const relists = () => (serveLog.match(/"msg":"re-listing"/g) ?? []).length;
+  test('the API server restarted with its etcd compacted: watches break, get 410 Gone, re-list, converge', async () => {
+    const relists = () => (serveLog.match(/"msg":"re-listing"[^\n]*410 Gone/g) ?? []).length;
     const before = relists();
     const pid = c.pid('kube-apiserver');
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     process.kill(pid, 'SIGKILL');
     const t0 = Date.now();
+    // While it is down, etcd moves on and is compacted: every resourceVersion the watches hold has expired, so
+    // the restarted server answers their resumption with 410 Gone and only a fresh list catches up.
+    const etcd = ['etcdctl', '--endpoints', 'http://127.0.0.1:2379'];
+    for (let i = 0; i < 3; i++) await c.exec([...etcd, 'put', '/infergate-test/tick', String(i)]);
+    const rev = JSON.parse((await c.exec([...etcd, 'get', '/infergate-test/tick', '-w', 'json'])).stdout)
+      .header.revision;
+    expect((await c.exec([...etcd, 'compact', String(rev)])).code).toBe(0);
     // Started again inside the namespace with the same arguments; down stops it with the rest of the namespace.
     const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     await c.exec(['bash', '-c', `setsid ${quoted} >> ${c.dir}/logs/kube-apiserver.log 2>&1 < /dev/null &`]);
@@ -201,7 +208,7 @@ suite('serve --kubernetes', () => {
       60_000,
     );
     console.log(
-      `API server killed → a new pod in Envoy's EDS: ${Date.now() - t0} ms; re-lists: ${relists() - before}`,
+      `API server killed + etcd compacted → a new pod in Envoy's EDS: ${Date.now() - t0} ms; re-lists after 410 Gone: ${relists() - before}`,
     );
     expect(relists()).toBeGreaterThan(before);
     const e = await endpoints();

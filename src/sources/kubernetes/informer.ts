@@ -172,13 +172,16 @@ export class Informer {
     );
   }
 
-  // Backoff 0.5 s doubling to 8 s while the API server is away; every retry starts with a fresh list.
+  // A broken watch resumes from the last resourceVersion (as client-go's reflector does), after a backoff of
+  // 0.5 s doubling to 8 s while the API server is away; the third failure in a row, or none to resume from,
+  // re-lists instead. 410 Gone always re-lists (see watch()).
   private retry(reason: string): void {
     if (this.stopped) return;
     const delay = Math.min(8000, 500 * 2 ** this.failures++);
-    log.warn('watch broken; re-listing after a delay', { kind: this.kind.kind, reason, delayMs: delay });
+    const relist = !this.resourceVersion || this.failures >= 3;
+    log.warn('watch broken; retrying', { kind: this.kind.kind, reason, delayMs: delay, relist });
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.relist(reason), delay);
+    this.retryTimer = setTimeout(() => (relist ? this.relist(reason) : void this.watch()), delay);
   }
 
   private async watch(): Promise<void> {
@@ -196,6 +199,7 @@ export class Informer {
         return;
       }
       if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+      this.failures = 0;
       if (phase === 'BOOKMARK') return;
       const o = {
         ...obj,
