@@ -1,0 +1,109 @@
+// Status write-back for `serve --kubernetes`: every replica compiles and serves xDS; only the Lease holder writes
+// status. Writes are coalesced (a burst of compiles → one pass) and repeated on a resync period so a status someone
+// else overwrote is put back; a replica that starts leading writes at once.
+
+import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import type { ResourceStatus } from '../../../compiler/ir';
+import { logger } from '../../../util/log';
+import type { KubeClient } from '../client';
+import { LeaderElector, type LeaderElectionOptions } from '../leader';
+import { StatusWriter, type WriteExtras, type WriteReport } from './writer';
+
+const log = logger('status');
+
+export interface StatusControllerOptions {
+  client: KubeClient;
+  controllerName: string;
+  /** The latest compile's statuses (the pipeline's). */
+  statuses: () => ResourceStatus[];
+  extras?: () => WriteExtras;
+  /** Lease namespace and name; default "default" / "infergate-status-writer". */
+  leaseNamespace?: string;
+  leaseName?: string;
+  identity?: string;
+  election?: Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
+  /** Coalescing delay after notify(), default 100 ms; resync period, default 60 s. */
+  debounceMs?: number;
+  resyncMs?: number;
+  registry?: Registry;
+}
+
+export class StatusController {
+  readonly writer: StatusWriter;
+  readonly elector: LeaderElector;
+  private timer: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private again = false;
+  private busy = false;
+  private stopped = false;
+  last: WriteReport | undefined;
+
+  constructor(private readonly o: StatusControllerOptions) {
+    this.writer = new StatusWriter(o.client, { controllerName: o.controllerName, registry: o.registry });
+    this.elector = new LeaderElector(o.client, {
+      namespace: o.leaseNamespace ?? 'default',
+      name: o.leaseName ?? 'infergate-status-writer',
+      identity: o.identity ?? `${hostname()}_${process.pid}`,
+      ...o.election,
+      onStartedLeading: () => {
+        log.info('leading: this replica writes status', { lease: o.leaseName ?? 'infergate-status-writer' });
+        this.notify();
+        this.resync = setInterval(() => this.notify(), o.resyncMs ?? 60_000);
+      },
+      onStoppedLeading: () => {
+        log.info('stopped leading: status writes stop');
+        clearInterval(this.resync);
+      },
+      onError: (err) => log.warn('leader election: API error (retrying)', { err }),
+    });
+  }
+
+  start(): void {
+    this.elector.start();
+  }
+
+  /** A compile finished: write its statuses soon, if we lead. */
+  notify(): void {
+    if (this.stopped || !this.elector.isLeader()) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), this.o.debounceMs ?? 100);
+  }
+
+  private flush(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    this.running = this.writeNow().finally(() => {
+      this.busy = false;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.flush();
+      }
+    });
+  }
+
+  private async writeNow(): Promise<void> {
+    if (!this.elector.isLeader()) return;
+    const report = await this.writer.write(this.o.statuses(), this.o.extras?.() ?? {});
+    this.last = report;
+    if (report.written || report.errors.length)
+      log.info('status written', {
+        written: report.written,
+        unchanged: report.unchanged,
+        errors: report.errors,
+      });
+  }
+
+  /** Stops writing and releases the Lease (another replica takes over on its next retry). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.resync);
+    await this.running;
+    await this.elector.stop();
+  }
+}
