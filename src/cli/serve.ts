@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { FileSource } from '../sources/file-source';
 import { kubeClient } from '../sources/kubernetes/client';
 import { KubernetesSource } from '../sources/kubernetes/source';
+import { StatusController } from '../sources/kubernetes/status/controller';
+import { CONTROLLER_NAME, type ResourceStatus } from '../compiler/ir';
 import { ConfigPipeline } from '../sources/pipeline';
 import type { ResourceSource, SourceState } from '../sources/source';
 import { logger } from '../util/log';
@@ -34,6 +36,8 @@ export interface ControlPlaneOptions {
   clusterRetentionMs?: number;
   /** The GatewayClass controllerName we own (default infergate.io/gateway-controller). */
   controllerName?: string;
+  /** Called after every compile (the status writer's cue). */
+  onCompiled?: () => void;
 }
 
 export interface ControlPlane {
@@ -70,6 +74,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       metrics.compileFailures.inc();
       metrics.lastCompileOk.set(0);
     }
+    o.onCompiled?.();
   };
   // The source delivers its first state before start() resolves, so the first snapshots exist before xDS serves.
   const source = o.source ?? new FileSource(o.paths, { debounceMs: o.debounceMs, watch: o.watch });
@@ -123,6 +128,7 @@ export async function runServe(args: string[]): Promise<number> {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string' },
       'controller-name': { type: 'string' },
+      'lease-namespace': { type: 'string' },
     },
   });
   if (values.kubernetes && positionals.length) {
@@ -138,10 +144,19 @@ export async function runServe(args: string[]): Promise<number> {
     return 2;
   }
   let source: ResourceSource | undefined;
+  let status: StatusController | undefined;
+  let statuses: () => ResourceStatus[] = () => [];
   if (values.kubernetes) {
     try {
       const client = await kubeClient({ kubeconfig: values.kubeconfig });
       source = new KubernetesSource({ client, namespace: values.namespace });
+      // Every replica serves xDS; only the holder of the Lease writes status.
+      status = new StatusController({
+        client,
+        controllerName: values['controller-name'] ?? CONTROLLER_NAME,
+        statuses: () => statuses(),
+        leaseNamespace: values['lease-namespace'],
+      });
       console.error(
         `infergate serve: Kubernetes API ${client.server} (${client.origin}), ` +
           `namespace ${values.namespace ?? '(all)'}`,
@@ -164,14 +179,17 @@ export async function runServe(args: string[]): Promise<number> {
     xdsPort: port('xds-port', values['xds-port']!),
     adminPort: port('admin-port', values['admin-port']!),
     listenAddress: values['listen-address'],
+    onCompiled: () => status?.notify(),
   });
+  statuses = () => (cp.pipeline.status() as { statuses: ResourceStatus[] }).statuses;
+  status?.start();
   console.error(
     `infergate serve: xDS on ${values['xds-address']}:${cp.xds.port}, admin on http://${values['xds-address']}:${cp.admin.port}`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
-      cp.close().then(resolve, resolve);
+      Promise.all([status?.stop(), cp.close()]).then(() => resolve(), resolve);
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
