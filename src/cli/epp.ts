@@ -1,6 +1,7 @@
 // `infergate epp`: the Endpoint Picker for one InferencePool. Wires the director (src/epp/director.ts) to the
 // ext_proc handler, the worker parser and the servers; stops gracefully on SIGINT/SIGTERM.
 
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Registry } from 'prom-client';
 import { ExtProcStream, DEFAULT_MAX_BODY_BYTES } from '../epp/extproc/stream';
@@ -12,6 +13,7 @@ import { loadEndpointPickerConfig } from '../epp/config/loader';
 import { Datastore } from '../epp/datastore/datastore';
 import { FilePoolSource, type PoolSource } from '../epp/datastore/source';
 import { kubeClient } from '../sources/kubernetes/client';
+import { LeaderElector } from '../sources/kubernetes/leader';
 import { eppSource } from '../sources/kubernetes/epp';
 import { createDirector } from '../epp/director';
 import { EppMetrics } from '../epp/observability/metrics';
@@ -50,6 +52,8 @@ export interface StartEppOptions {
   maxBodyBytes?: number;
   workerThreads?: number;
   workerThresholdBytes?: number;
+  /** Leader election on: only the Lease holder reports ready. */
+  leader?: () => boolean;
 }
 
 export interface RunningEpp extends RunningServer {
@@ -80,6 +84,7 @@ export async function startEpp(o: StartEppOptions): Promise<RunningEpp> {
     secure: o.secure,
     certPath: o.certPath,
     ready: () => o.handle.ready(),
+    leader: o.leader,
     registry: o.handle.registry,
   });
   return {
@@ -106,6 +111,7 @@ export async function runEpp(args: string[]): Promise<number> {
         'pool-namespace': { type: 'string' },
         kubernetes: { type: 'boolean', default: false },
         kubeconfig: { type: 'string' },
+        'ha-enable-leader-election': { type: 'boolean', default: false },
         'config-file': { type: 'string' },
         'grpc-port': { type: 'string', default: '9002' },
         'health-port': { type: 'string', default: '9003' },
@@ -130,6 +136,8 @@ export async function runEpp(args: string[]): Promise<number> {
   if (values.kubernetes && positionals.length)
     return usage('--kubernetes reads the API server; do not also give resource paths');
   if (!values.kubernetes && values.kubeconfig) return usage('--kubeconfig needs --kubernetes');
+  if (!values.kubernetes && values['ha-enable-leader-election'])
+    return usage('--ha-enable-leader-election needs --kubernetes');
   if (!values.kubernetes && positionals.length === 0)
     return usage('give the resource paths (files or directories) to read the pool from, or --kubernetes');
   const maxBodyBytes = Number(values['max-body-bytes']);
@@ -139,10 +147,20 @@ export async function runEpp(args: string[]): Promise<number> {
     );
   const namespace = values['pool-namespace'] || process.env.NAMESPACE || 'default';
   let handle: DirectorHandle;
+  let elector: LeaderElector | undefined;
   try {
-    const source = values.kubernetes
-      ? eppSource({ client: await kubeClient({ kubeconfig: values.kubeconfig }), pool, namespace })
-      : undefined;
+    const client = values.kubernetes ? await kubeClient({ kubeconfig: values.kubeconfig }) : undefined;
+    const source = client ? eppSource({ client, pool, namespace }) : undefined;
+    // Upstream's Lease name and namespace, so mixed upstream/infergate replicas never both lead.
+    if (client && values['ha-enable-leader-election'])
+      elector = new LeaderElector(client, {
+        namespace,
+        name: `epp-${namespace}-${pool}.gateway-api-inference-extension.sigs.k8s.io`,
+        identity: `${hostname()}_${process.pid}`,
+        onStartedLeading: () => log.info('leading: ready'),
+        onStoppedLeading: () => log.info('not leading: not ready'),
+        onError: (err) => log.warn('leader election: API error (retrying)', { err }),
+      });
     handle = await buildCore({
       pool,
       namespace,
@@ -166,12 +184,16 @@ export async function runEpp(args: string[]): Promise<number> {
     maxBodyBytes,
     workerThreads: values['worker-threads'] === undefined ? undefined : Number(values['worker-threads']),
     workerThresholdBytes: Number(values['worker-threshold-bytes']),
+    leader: elector && (() => elector.isLeader()),
   });
+  elector?.start();
   console.error(
     `infergate epp: pool ${namespace}/${pool}${values.kubernetes ? ' (Kubernetes)' : ''}; ext_proc on ${values.address}:${epp.grpcPort}` +
       `${values['secure-serving'] ? ' (TLS)' : ''}, health ${epp.healthPort}, metrics ${epp.metricsPort}`,
   );
   await untilSignal();
+  // Release the Lease first: another replica becomes ready while this one drains.
+  await elector?.stop();
   // Report NOT_SERVING long enough for Envoy's health checks (1 s interval, 2 failures) to stop sending streams
   // here, so a FailOpen pool never sees a request whose body already went to a closing EPP.
   await epp.close(5000, DRAIN_MS);
@@ -180,7 +202,7 @@ export async function runEpp(args: string[]): Promise<number> {
 
 function usage(message: string): number {
   console.error(`infergate epp: ${message}\n\nUsage: infergate epp --pool NAME [--pool-namespace NS] (<paths...> | --kubernetes [--kubeconfig FILE])
-       [--config-file epp.yaml]
+       [--ha-enable-leader-election] [--config-file epp.yaml]
        [--grpc-port 9002] [--health-port 9003] [--metrics-port 9090] [--secure-serving] [--cert-path DIR]
        [--address 0.0.0.0] [--max-body-bytes N] [--worker-threads N] [--worker-threshold-bytes N]`);
   return 2;

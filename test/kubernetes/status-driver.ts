@@ -2,9 +2,12 @@
 // import it, so the tests run this under ts-node inside the cluster's namespace.
 //   write            stdin {statuses, supportedFeatures?, addresses?} → one JSON report line on stdout
 //   elect ID NS NAME  runs a LeaderElector; prints "leading|stopped|leader ID <epoch ms>" lines; SIGTERM = clean stop
+//   health PORT       one JSON line: the gRPC health status of liveness, readiness and ext_proc on 127.0.0.1:PORT
 
 import type { ResourceStatus } from '../../src/compiler/ir';
 import { CONTROLLER_NAME } from '../../src/compiler/ir';
+import { credentials } from '@grpc/grpc-js';
+import { HealthClient, type HealthCheckResponse } from '../../src/epp/server/health';
 import { kubeClient } from '../../src/sources/kubernetes/client';
 import { LeaderElector } from '../../src/sources/kubernetes/leader';
 import { StatusWriter } from '../../src/sources/kubernetes/status/writer';
@@ -17,6 +20,13 @@ async function readStdin(): Promise<string> {
 
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
+  if (mode === 'health') {
+    const out: Record<string, number | string> = {};
+    for (const service of ['liveness', 'readiness', 'envoy.service.ext_proc.v3.ExternalProcessor'])
+      out[service] = await check(Number(args[0]), service).catch((err: Error) => err.message);
+    process.stdout.write(JSON.stringify(out) + '\n');
+    return;
+  }
   const client = await kubeClient();
   if (mode === 'write') {
     const input = JSON.parse(await readStdin()) as {
@@ -53,6 +63,23 @@ async function main(): Promise<void> {
     return;
   }
   throw new Error(`status-driver: unknown mode ${mode}`);
+}
+
+function check(port: number, service: string): Promise<number> {
+  const client = new HealthClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  return new Promise((resolve, reject) =>
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      HealthClient.service.check.requestSerialize,
+      HealthClient.service.check.responseDeserialize,
+      { service },
+      (err, res) => {
+        client.close();
+        if (err) reject(err);
+        else resolve((res as HealthCheckResponse).status);
+      },
+    ),
+  );
 }
 
 main().catch((err) => {

@@ -30,6 +30,8 @@ export interface ServeOptions {
   certPath?: string;
   /** SERVING once true (the datastore has synced the pool). */
   ready: () => boolean;
+  /** With --ha-enable-leader-election: only the leader is ready; liveness stays SERVING (upstream's rule). */
+  leader?: () => boolean;
   healthNames?: string[];
   registry?: Registry;
   /**
@@ -65,9 +67,11 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const address = o.address ?? '0.0.0.0';
   const names = o.healthNames ?? EPP_HEALTH_SERVICES;
   let draining = false;
-  const health = healthService(names, () =>
-    !draining && o.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING,
-  );
+  const health = healthService(names, (service) => {
+    if (draining) return ServingStatus.NOT_SERVING;
+    if (o.leader && service === 'liveness') return ServingStatus.SERVING;
+    return o.ready() && (o.leader?.() ?? true) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+  });
   const grpcOptions = {
     'grpc.max_receive_message_length': o.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
   };
