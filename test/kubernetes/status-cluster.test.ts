@@ -112,14 +112,14 @@ describeCluster('status write-back on a real API server', () => {
     return buildIR(rs, { controllerName: CONTROLLER_NAME }).statuses;
   }
 
-  async function write(statuses: ResourceStatus[]): Promise<Obj> {
+  async function write(statuses: ResourceStatus[], mode = 'write'): Promise<Obj> {
     const input = JSON.stringify({
       statuses,
       supportedFeatures: ['HTTPRoute', 'Gateway'],
       addresses: { 'default/gw': [{ type: 'IPAddress', value: '10.244.0.50' }] },
     });
     const r = await cluster.exec(
-      ['node', '-r', 'ts-node/register/transpile-only', 'test/kubernetes/status-driver.ts', 'write'],
+      ['node', '-r', 'ts-node/register/transpile-only', 'test/kubernetes/status-driver.ts', mode],
       { input },
     );
     if (r.code !== 0) throw new Error(`status-driver write failed (${r.code}):\n${r.stderr}`);
@@ -230,5 +230,16 @@ describeCluster('status write-back on a real API server', () => {
     expect(pool2.status.parents).toEqual([theirEntry('ogw')]);
     const gw2 = await get('gateway', 'gw');
     expect(gw2.status.listeners[0].attachedRoutes).toBe(0);
+  });
+
+  test('a concurrent change between read and patch is a 409: re-read, merged again, written', async () => {
+    await cluster.apply({ ...objects[2], metadata: { name: 'gw-race', namespace: 'default' } });
+    const statuses = (await compute()).filter((s) => s.kind === 'Gateway' && s.name === 'gw-race');
+    expect(statuses).toHaveLength(1);
+    const report = await write(statuses, 'conflict');
+    expect(report).toMatchObject({ written: 1, conflicts: 1 });
+    const gw = await get('gateway', 'gw-race');
+    expect(gw.metadata.labels.raced).toBeDefined();
+    expect(cond(gw.status.conditions, 'Accepted')?.status).toBe('True');
   });
 });

@@ -2,6 +2,7 @@
 // import it, so the tests run this under ts-node inside the cluster's namespace.
 //   write            stdin {statuses, supportedFeatures?, addresses?} → one JSON report line on stdout
 //   elect ID NS NAME  runs a LeaderElector; prints "leading|stopped|leader ID <epoch ms>" lines; SIGTERM = clean stop
+//   conflict         like write, but the first patch of each object races a label change (expects a 409 + re-read)
 //   health PORT       one JSON line: the gRPC health status of liveness, readiness and ext_proc on 127.0.0.1:PORT
 
 import type { ResourceStatus } from '../../src/compiler/ir';
@@ -10,7 +11,7 @@ import { credentials } from '@grpc/grpc-js';
 import { HealthClient, type HealthCheckResponse } from '../../src/epp/server/health';
 import { kubeClient } from '../../src/sources/kubernetes/client';
 import { LeaderElector } from '../../src/sources/kubernetes/leader';
-import { StatusWriter } from '../../src/sources/kubernetes/status/writer';
+import { STATUS_KINDS, StatusWriter } from '../../src/sources/kubernetes/status/writer';
 
 async function readStdin(): Promise<string> {
   let s = '';
@@ -28,14 +29,29 @@ async function main(): Promise<void> {
     return;
   }
   const client = await kubeClient();
-  if (mode === 'write') {
+  if (mode === 'write' || mode === 'conflict') {
     const input = JSON.parse(await readStdin()) as {
       statuses: ResourceStatus[];
       supportedFeatures?: string[];
       addresses?: Record<string, { type?: string; value: string }[]>;
       controllerName?: string;
     };
-    const writer = new StatusWriter(client, { controllerName: input.controllerName ?? CONTROLLER_NAME });
+    const custom = client.config.makeApiClient(client.lib.CustomObjectsApi);
+    const { setHeaderOptions, PatchStrategy } = client.lib;
+    // Another writer changes the object after our read: its resourceVersion moves, so our patch must get 409.
+    const race = async (s: ResourceStatus, attempt: number) => {
+      if (mode !== 'conflict' || attempt > 0) return;
+      const k = STATUS_KINDS[s.kind];
+      const body = { metadata: { labels: { raced: String(Date.now()) } } };
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      if (s.namespace)
+        await custom.patchNamespacedCustomObject({ ...k, namespace: s.namespace, name: s.name, body }, merge);
+      else await custom.patchClusterCustomObject({ ...k, name: s.name, body }, merge);
+    };
+    const writer = new StatusWriter(client, {
+      controllerName: input.controllerName ?? CONTROLLER_NAME,
+      beforePatch: race,
+    });
     const report = await writer.write(input.statuses, {
       supportedFeatures: input.supportedFeatures,
       addresses: new Map(Object.entries(input.addresses ?? {})),

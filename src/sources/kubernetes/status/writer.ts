@@ -37,6 +37,8 @@ export interface StatusWriterOptions {
   registry?: Registry;
   /** Clock for lastTransitionTime (tests). */
   now?: () => Date;
+  /** Runs between the read and the patch (tests use it to race a concurrent writer). */
+  beforePatch?: (s: ResourceStatus, attempt: number) => Promise<void>;
 }
 
 export interface WriteExtras {
@@ -126,6 +128,7 @@ export class StatusWriter {
         return;
       }
       await this.pace();
+      await this.opts.beforePatch?.(s, attempt);
       try {
         await this.patch(s, { metadata: { resourceVersion: meta.resourceVersion }, status: merged.status });
         this.writesTotal++;
