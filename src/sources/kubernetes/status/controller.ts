@@ -18,7 +18,7 @@ export interface StatusControllerOptions {
   /** The latest compile's statuses (the pipeline's). */
   statuses: () => ResourceStatus[];
   extras?: () => WriteExtras;
-  /** Lease namespace and name; default "default" / "infergate-status-writer". */
+  /** Lease namespace (default $POD_NAMESPACE, else "default") and name (default "infergate-status-writer"). */
   leaseNamespace?: string;
   leaseName?: string;
   identity?: string;
@@ -43,7 +43,7 @@ export class StatusController {
   constructor(private readonly o: StatusControllerOptions) {
     this.writer = new StatusWriter(o.client, { controllerName: o.controllerName, registry: o.registry });
     this.elector = new LeaderElector(o.client, {
-      namespace: o.leaseNamespace ?? 'default',
+      namespace: o.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',
       name: o.leaseName ?? 'infergate-status-writer',
       identity: o.identity ?? `${hostname()}_${process.pid}`,
       ...o.election,
