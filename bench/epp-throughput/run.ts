@@ -25,6 +25,7 @@ import {
   localService,
   readyPod,
 } from '../../src/util/manifests';
+import { freePort } from '../../src/util/net';
 
 const MODEL = 'bench-model';
 const METRICS_TEXT = `# TYPE vllm:num_requests_running gauge
@@ -100,17 +101,6 @@ function options(args: string[]): Options {
     i++;
   }
   return o;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function resources(listen: number, epp: number, sim: number): string {

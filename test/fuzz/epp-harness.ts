@@ -3,7 +3,6 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
@@ -11,6 +10,7 @@ import { ExternalProcessorClient } from '../../generated/envoy/service/ext_proc/
 import { projectRoot } from '../../src/util/envoy';
 import { DOC, inferencePool, readyPod } from '../../src/util/manifests';
 import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
+import { freePort } from '../../src/util/net';
 
 export const FUZZ_MODEL = 'fuzz-model';
 const SIM_IPS = ['127.0.0.91', '127.0.0.92', '127.0.0.93'];
@@ -27,17 +27,6 @@ export interface EppUnderTest {
   logs(): string;
   exited(): string | undefined;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function child(args: string[]): ChildProcess & { logs(): string } {

@@ -5,7 +5,6 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseText } from '../../src/api/load';
@@ -14,6 +13,7 @@ import { projectRoot } from '../../src/util/envoy';
 import { httpOk, sleep, stopProcess, waitFor } from '../../src/util/wait';
 import { generateYaml, seedCorpus, type YamlInput } from './yaml-gen';
 import { Rng } from './rng';
+import { freePort } from '../../src/util/net';
 
 export interface YamlFuzzOptions {
   n: number;
@@ -62,17 +62,6 @@ function classify(text: string): { outcome: string; error?: string } {
     const e = err as Error;
     return { outcome: 'uncaught', error: `${e.name}: ${e.message}`.slice(0, 200) };
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function runYamlFuzz(o: YamlFuzzOptions): Promise<YamlFuzzReport> {

@@ -2,7 +2,6 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { findEnvoy } from '../../src/util/envoy';
 import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
@@ -10,17 +9,7 @@ import { tmpDir } from './tmp';
 
 export { findEnvoy, tmpDir };
 
-/** A free TCP port on 127.0.0.1, chosen by the kernel. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/util/net';
 
 /** `envoy --mode validate`: returns Envoy's verdict and output. */
 export function envoyValidate(configYaml: string): { ok: boolean; output: string } {
