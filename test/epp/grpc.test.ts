@@ -13,8 +13,8 @@ import {
 import { ExtProcStream } from '../../src/epp/extproc/stream';
 import {
   HealthClient,
+  checkHealth,
   ServingStatus,
-  type HealthCheckResponse,
   type HealthListResponse,
 } from '../../src/epp/server/health';
 import { serve, type RunningServer } from '../../src/epp/server/server';
@@ -45,22 +45,7 @@ function exchange(
   });
 }
 
-function check(port: number, service: string): Promise<HealthCheckResponse> {
-  const client = new HealthClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(
-      '/grpc.health.v1.Health/Check',
-      HealthClient.service.check.requestSerialize,
-      HealthClient.service.check.responseDeserialize,
-      { service },
-      (err, res) => {
-        client.close();
-        if (err) reject(err);
-        else resolve(res as HealthCheckResponse);
-      },
-    ),
-  );
-}
+const check = (port: number, service: string) => checkHealth(`127.0.0.1:${port}`, service);
 
 describe('EPP over real gRPC', () => {
   const director = new FakeDirector();
@@ -117,11 +102,11 @@ describe('EPP over real gRPC', () => {
   });
 
   it('health: NOT_SERVING until ready, then SERVING for every EPP service name, on both ports', async () => {
-    expect((await check(server.healthPort!, 'readiness')).status).toBe(ServingStatus.NOT_SERVING);
+    expect(await check(server.healthPort!, 'readiness')).toBe(ServingStatus.NOT_SERVING);
     ready = true;
     for (const name of ['', 'liveness', 'readiness', 'envoy.service.ext_proc.v3.ExternalProcessor']) {
-      expect((await check(server.healthPort!, name)).status).toBe(ServingStatus.SERVING);
-      expect((await check(server.grpcPort, name)).status).toBe(ServingStatus.SERVING);
+      expect(await check(server.healthPort!, name)).toBe(ServingStatus.SERVING);
+      expect(await check(server.grpcPort, name)).toBe(ServingStatus.SERVING);
     }
   });
 

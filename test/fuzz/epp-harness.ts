@@ -5,12 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, credentials } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { ExternalProcessorClient } from '../../generated/envoy/service/ext_proc/v3/external_processor';
 import { projectRoot } from '../../src/util/envoy';
 import { DOC, inferencePool, readyPod } from '../../src/util/manifests';
 import { httpOk, stopProcess, waitFor } from '../../src/util/wait';
 import { freePort } from '../../src/util/net';
+import { checkHealth } from '../../src/epp/server/health';
 
 export const FUZZ_MODEL = 'fuzz-model';
 const SIM_IPS = ['127.0.0.91', '127.0.0.92', '127.0.0.93'];
@@ -40,15 +41,6 @@ function child(args: string[]): ChildProcess & { logs(): string } {
   c.stdout!.on('data', keep);
   c.stderr!.on('data', keep);
   return Object.assign(c, { logs: () => logs });
-}
-
-/** HealthCheckRequest { string service = 1 } and HealthCheckResponse { enum status = 1 }, encoded by hand. */
-function encodeService(service: string): Buffer {
-  const s = Buffer.from(service);
-  return s.length ? Buffer.concat([Buffer.from([0x0a, s.length]), s]) : Buffer.alloc(0);
-}
-function decodeStatus(b: Buffer): number {
-  return b.length >= 2 && b[0] === 0x08 ? b[1] : 0;
 }
 
 export async function startEppUnderTest(o: { maxBodyBytes: number }): Promise<EppUnderTest> {
@@ -86,7 +78,6 @@ export async function startEppUnderTest(o: { maxBodyBytes: number }): Promise<Ep
     epp.exitCode !== null || epp.signalCode !== null
       ? `epp exited (${epp.exitCode ?? epp.signalCode}):\n${epp.logs()}`
       : undefined;
-  const healthClient = new Client(`127.0.0.1:${health}`, credentials.createInsecure());
   const clients: ExternalProcessorClient[] = [];
   const h: EppUnderTest = {
     pid: epp.pid!,
@@ -101,16 +92,7 @@ export async function startEppUnderTest(o: { maxBodyBytes: number }): Promise<Ep
       return c;
     },
     health(service = 'envoy.service.ext_proc.v3.ExternalProcessor') {
-      return new Promise((resolve) =>
-        healthClient.makeUnaryRequest(
-          '/grpc.health.v1.Health/Check',
-          encodeService,
-          decodeStatus,
-          service,
-          { deadline: Date.now() + 5000 },
-          (err, status) => resolve(err ? err.message : status!),
-        ),
-      );
+      return checkHealth(`127.0.0.1:${health}`, service).catch((err: Error) => err.message);
     },
     async metrics() {
       const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) });
@@ -128,7 +110,6 @@ export async function startEppUnderTest(o: { maxBodyBytes: number }): Promise<Ep
     exited,
     async close() {
       for (const c of clients) c.close();
-      healthClient.close();
       await Promise.all([stopProcess(epp), stopProcess(sims)]);
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -7,8 +7,7 @@
 
 import type { ResourceStatus } from '../../src/compiler/ir';
 import { CONTROLLER_NAME } from '../../src/compiler/ir';
-import { credentials } from '@grpc/grpc-js';
-import { HealthClient, type HealthCheckResponse } from '../../src/epp/server/health';
+import { checkHealth } from '../../src/epp/server/health';
 import { kubeClient } from '../../src/sources/kubernetes/client';
 import { LeaderElector } from '../../src/sources/kubernetes/leader';
 import { STATUS_KINDS, StatusWriter } from '../../src/sources/kubernetes/status/writer';
@@ -81,22 +80,7 @@ async function main(): Promise<void> {
   throw new Error(`status-driver: unknown mode ${mode}`);
 }
 
-function check(port: number, service: string): Promise<number> {
-  const client = new HealthClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(
-      '/grpc.health.v1.Health/Check',
-      HealthClient.service.check.requestSerialize,
-      HealthClient.service.check.responseDeserialize,
-      { service },
-      (err, res) => {
-        client.close();
-        if (err) reject(err);
-        else resolve((res as HealthCheckResponse).status);
-      },
-    ),
-  );
-}
+const check = (port: number, service: string) => checkHealth(`127.0.0.1:${port}`, service);
 
 main().catch((err) => {
   process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);

@@ -4,6 +4,8 @@
 
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
+  Metadata,
+  credentials,
   makeGenericClientConstructor,
   status as grpcStatus,
   type ServiceDefinition,
@@ -134,7 +136,28 @@ export const HealthService = {
 
 export const HealthClient = makeGenericClientConstructor(HealthService, 'grpc.health.v1.Health');
 
-/** The EPP's four services: all SERVING once the datastore has synced (leader election is not implemented). */
+/** One plaintext Check of `service` at `target` (host:port): its status; rejects with the gRPC error. */
+export function checkHealth(target: string, service: string, timeoutMs = 5000): Promise<ServingStatus> {
+  const client = new HealthClient(target, credentials.createInsecure());
+  const { check } = HealthService;
+  return new Promise((resolve, reject) =>
+    client.makeUnaryRequest(
+      check.path,
+      check.requestSerialize,
+      check.responseDeserialize,
+      { service },
+      new Metadata(),
+      { deadline: Date.now() + timeoutMs },
+      (err, res) => {
+        client.close();
+        if (err) reject(err);
+        else resolve(res!.status);
+      },
+    ),
+  );
+}
+
+/** The EPP's four services: all SERVING once the datastore has synced (and, with leader election, only on the leader; liveness always). */
 export const EPP_HEALTH_SERVICES = [
   '',
   'liveness',

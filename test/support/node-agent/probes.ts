@@ -1,6 +1,6 @@
 // Readiness probes as the kubelet runs them: HTTP GET (2xx/3xx), TCP connect, gRPC health (SERVING).
 
-import * as grpc from '@grpc/grpc-js';
+import { ServingStatus, checkHealth } from '../../../src/epp/server/health';
 import * as http from 'node:http';
 import * as net from 'node:net';
 
@@ -48,27 +48,9 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<boolea
   });
 }
 
-// grpc.health.v1.Health/Check by hand: the request is field 1 (service, string), the reply field 1 (status enum).
-const encodeRequest = (service: string) => {
-  const b = Buffer.from(service);
-  return b.length ? Buffer.concat([Buffer.from([0x0a, b.length]), b]) : Buffer.alloc(0);
-};
-const decodeStatus = (b: Buffer) => (b.length >= 2 && b[0] === 0x08 ? b[1] : 0);
-
 function grpcProbe(host: string, port: number, service: string, timeoutMs: number): Promise<boolean> {
-  const client = new grpc.Client(`${host}:${port}`, grpc.credentials.createInsecure());
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      '/grpc.health.v1.Health/Check',
-      encodeRequest,
-      decodeStatus,
-      service,
-      new grpc.Metadata(),
-      { deadline: Date.now() + timeoutMs },
-      (err, status) => {
-        client.close();
-        resolve(!err && status === 1);
-      },
-    );
-  });
+  return checkHealth(`${host}:${port}`, service, timeoutMs).then(
+    (status) => status === ServingStatus.SERVING,
+    () => false,
+  );
 }
