@@ -49,7 +49,9 @@ function discovery(mode: Mode, name: string, endpoints: EndpointIR[]): DeepParti
  * completes, and Node's HTTP/2 server (nghttp2's rapid-reset guard: a burst of 1,000 resets, then 33/s) answers
  * the 1,001st reset on a connection with GOAWAY — every stream in flight on it then fails. Measured: GOAWAY after
  * 1,002 resets on one connection; 1–3 Envoy "upstream protocol errors" per benchmark run at ≥ 700 req/s. Moving
- * to a fresh connection every 500 requests keeps each below the burst.
+ * to a fresh connection every 500 requests keeps each below the burst. infergate's EPP now shields its sessions
+ * from the guard itself (src/epp/server/reset-shield.ts); the rotation stays for other ext_proc servers on Node,
+ * and so that INFERGATE_EPP_SHIELD_RESETS=0 (the shield costs ~1.8x EPP CPU on 220 KB prompts) is safe behind us.
  */
 export const EXT_PROC_REQUESTS_PER_CONNECTION = 500;
 
