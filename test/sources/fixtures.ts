@@ -6,24 +6,14 @@ import type {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
 } from '../../generated/envoy/service/discovery/v3/discovery';
+import { gatewayWithClass } from '../../src/util/manifests';
 import { XDS } from '../../src/xds/resource-types';
 import { adsClient, deltaReq } from '../xds/client';
 
 export const GROUP = 'default/gw';
 export const TYPES = [XDS.Cluster, XDS.ClusterLoadAssignment, XDS.Listener, XDS.RouteConfiguration];
 
-export const gateway = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: infergate}
-spec: {controllerName: infergate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, protocol: HTTP, port: 10080}]
-`;
+export const gateway = `${gatewayWithClass('gw', 'default', 10080)}\n`;
 export const route = (
   name: string,
   prefix: string,
