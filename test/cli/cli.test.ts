@@ -1,21 +1,12 @@
 // The `infergate` command as users run it: a real process, real files, real Envoy validating the output.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ROOT, infergate } from '../support/cli';
 import { envoyValidate, tmpDir } from '../support/envoy';
 
-const ROOT = path.join(__dirname, '..', '..');
 const QUICKSTART = path.join(ROOT, 'examples', 'quickstart');
 const BROKEN = path.join(ROOT, 'test', 'testdata', 'cli', 'broken');
-
-function infergate(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'infergate.js'), ...args], {
-    encoding: 'utf8',
-    timeout: 60000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('infergate compile', () => {
   it('--mode static: the quickstart bootstrap passes envoy --mode validate', () => {

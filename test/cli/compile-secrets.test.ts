@@ -1,24 +1,15 @@
 // `infergate compile` with an HTTPS Gateway: the Listener names its certificate, the key is only in the Secret
 // (static_resources.secrets of a static bootstrap, or secrets.yaml with --out, readable by its owner only).
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { infergate } from '../support/cli';
 import { envoyValidate, tmpDir } from '../support/envoy';
 import { selfSignedCertificate } from '../support/certs';
 import { SECRET_NAME, httpsGatewayYaml } from '../xds/tls-fixtures';
 
-const ROOT = path.join(__dirname, '..', '..');
 const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-
-function infergate(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'infergate.js'), ...args], {
-    encoding: 'utf8',
-    timeout: 60000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('infergate compile with TLS certificates', () => {
   const dir = tmpDir('tls-in');
