@@ -40,6 +40,16 @@ async function series(m: EppMetrics, name: string): Promise<number> {
   return metric?.values.length ?? 0;
 }
 
+/** One request through the director: decided, then completed with the model server's `status`. */
+async function decideAndComplete(
+  d: ReturnType<typeof setup>['d'],
+  i: ReturnType<typeof input>,
+  status: number,
+) {
+  await d.decide(i);
+  d.complete({ stream: i.stream, requestId: i.requestId, status, durationSeconds: 0, streaming: false });
+}
+
 const declaredModel = (modelName: string): InferenceModel => ({
   apiVersion: 'inference.networking.x-k8s.io/v1alpha2',
   kind: 'InferenceModel',
@@ -111,27 +121,12 @@ describe('model-name label cardinality', () => {
     const random = seededRandom(42);
     const names = Array.from({ length: 2000 }, () => `gpt-${Math.floor(random() * 1e9)}`);
     for (const name of names) {
-      const i = input(name);
-      await d.decide(i);
       // The model server does not know these names: 404, so none is learned.
-      d.complete({
-        stream: i.stream,
-        requestId: i.requestId,
-        status: 404,
-        durationSeconds: 0,
-        streaming: false,
-      });
+      await decideAndComplete(d, input(name), 404);
     }
     for (const name of ['declared', 'alias', 'lora-live']) {
       const i = input(name);
-      await d.decide(i);
-      d.complete({
-        stream: i.stream,
-        requestId: i.requestId,
-        status: 200,
-        durationSeconds: 0,
-        streaming: false,
-      });
+      await decideAndComplete(d, i, 200);
     }
     const total = (await m.registry.getMetricsAsJSON()).find(
       (x) => x.name === 'inference_objective_request_total',
@@ -152,14 +147,7 @@ describe('model-name label cardinality', () => {
       const name = `base-${k}`;
       for (let rep = 0; rep < 2; rep++) {
         const i = input(name);
-        await d.decide(i);
-        d.complete({
-          stream: i.stream,
-          requestId: i.requestId,
-          status: 200,
-          durationSeconds: 0,
-          streaming: false,
-        });
+        await decideAndComplete(d, i, 200);
       }
     }
     // The first request of a name is counted before it is learned only for running_requests; totals after.
@@ -174,14 +162,7 @@ describe('model-name label cardinality', () => {
     const { d, m } = setup();
     for (let k = 0; k < 300; k++) {
       const i = input('m', { headers: { 'x-gateway-model-name-rewrite': `t-${k}` } });
-      await d.decide(i);
-      d.complete({
-        stream: i.stream,
-        requestId: i.requestId,
-        status: 404,
-        durationSeconds: 0,
-        streaming: false,
-      });
+      await decideAndComplete(d, i, 404);
     }
     expect(await series(m, 'inference_objective_request_total')).toBe(1);
   });
