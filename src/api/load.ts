@@ -280,6 +280,7 @@ function listFor(set: ResourceSet, r: Resource): Resource[] {
     GatewayClass: set.gatewayClasses,
     Gateway: set.gateways,
     HTTPRoute: set.httpRoutes,
+    ReferenceGrant: set.referenceGrants,
     InferencePool: set.inferencePools,
     InferenceObjective: set.inferenceObjectives,
     InferenceModelRewrite: set.inferenceModelRewrites,

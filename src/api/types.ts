@@ -226,6 +226,27 @@ export interface HTTPRouteSpec {
 }
 export type HTTPRoute = Base<'HTTPRoute', HTTPRouteSpec>;
 
+/** A kind in another namespace that a ReferenceGrant trusts to refer to objects in the grant's namespace. */
+export interface ReferenceGrantFrom {
+  group: string; // "" = core
+  kind: string;
+  namespace: string;
+}
+
+/** What a ReferenceGrant lets those referrers point at; no name = every object of that group and kind. */
+export interface ReferenceGrantTo {
+  group: string; // "" = core
+  kind: string;
+  name?: string;
+}
+
+export interface ReferenceGrantSpec {
+  from: ReferenceGrantFrom[];
+  to: ReferenceGrantTo[];
+}
+/** gateway.networking.k8s.io ReferenceGrant (v1beta1, and v1 where the CRD serves it; the shapes are equal). */
+export type ReferenceGrant = Base<'ReferenceGrant', ReferenceGrantSpec>;
+
 // ---------------------------------------------------------------- Inference Extension
 
 export type FailureMode = 'FailOpen' | 'FailClose';
@@ -355,6 +376,7 @@ export type Resource =
   | GatewayClass
   | Gateway
   | HTTPRoute
+  | ReferenceGrant
   | InferencePool
   | InferenceObjective
   | InferenceModelRewrite
@@ -372,6 +394,7 @@ export interface ResourceSet {
   gatewayClasses: GatewayClass[];
   gateways: Gateway[];
   httpRoutes: HTTPRoute[];
+  referenceGrants: ReferenceGrant[];
   inferencePools: InferencePool[];
   inferenceObjectives: InferenceObjective[];
   inferenceModelRewrites: InferenceModelRewrite[];
@@ -388,6 +411,7 @@ export function emptyResourceSet(): ResourceSet {
     gatewayClasses: [],
     gateways: [],
     httpRoutes: [],
+    referenceGrants: [],
     inferencePools: [],
     inferenceObjectives: [],
     inferenceModelRewrites: [],

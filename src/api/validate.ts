@@ -9,6 +9,7 @@ import { decodeHTTPRouteSpec } from './httproute';
 import { decodeModelRewriteSpec, decodeModelSpec, decodeObjectiveSpec } from './inference';
 import { POOL_V1ALPHA2_FIELDS, POOL_V1_FIELDS, decodePoolV1, decodePoolV1alpha2 } from './inferencepool';
 import { decodeMeta, peekName } from './meta';
+import { REFERENCE_GRANT_FIELDS, decodeReferenceGrantSpec } from './referencegrant';
 import {
   GATEWAY_GROUP,
   INFERENCE_GROUP,
@@ -69,6 +70,14 @@ const KINDS: KindEntry[] = [
     fields: ['spec'],
     spec: ['parentRefs', 'hostnames', 'rules', 'useDefaultGateways'],
     decode: (_t, s, b) => s && { ...b, kind: 'HTTPRoute', spec: decodeHTTPRouteSpec(s) },
+  },
+  {
+    // Since Gateway API v1.5 the CRD serves v1 too; v1beta1 stays the storage version (and is all v1.4 serves).
+    kind: 'ReferenceGrant',
+    apiVersions: [`${GATEWAY_GROUP}/v1beta1`, `${GATEWAY_GROUP}/v1`],
+    fields: ['spec'],
+    spec: REFERENCE_GRANT_FIELDS,
+    decode: (_t, s, b) => s && { ...b, kind: 'ReferenceGrant', spec: decodeReferenceGrantSpec(s) },
   },
   {
     kind: 'InferencePool',

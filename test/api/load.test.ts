@@ -20,6 +20,7 @@ describe('valid.yaml', () => {
       gatewayClasses: 1,
       gateways: 1,
       httpRoutes: 1,
+      referenceGrants: 2,
       inferencePools: 1,
       inferenceObjectives: 1,
       inferenceModelRewrites: 1,
@@ -106,6 +107,30 @@ describe('valid.yaml', () => {
       'tls.crt': 'Y2VydA==',
       'tls.key': Buffer.from('key').toString('base64'),
     });
+  });
+
+  it('reads ReferenceGrants of v1beta1 and v1, a `to` without name meaning every object of its kind', () => {
+    expect(resources.referenceGrants.map((g) => [g.apiVersion, g.metadata.namespace, g.spec])).toEqual([
+      [
+        'gateway.networking.k8s.io/v1',
+        'certs',
+        {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'default' }],
+          to: [{ group: '', kind: 'Secret' }],
+        },
+      ],
+      [
+        'gateway.networking.k8s.io/v1beta1',
+        'models',
+        {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'apps' }],
+          to: [
+            { group: 'inference.networking.k8s.io', kind: 'InferencePool' },
+            { group: '', kind: 'Service', name: 'vllm-qwen3-32b-epp' },
+          ],
+        },
+      ],
+    ]);
   });
 
   it('reads Pod status and container ports, ignoring the rest', () => {

@@ -139,6 +139,29 @@ const CASES: Case[] = [
     survivors: ['Gateway default/good'],
   },
   {
+    file: 'referencegrant-errors.yaml',
+    problems: [
+      { document: 0, path: 'spec.from', message: 'required', resource: 'ReferenceGrant backends/no-from' },
+      { document: 1, path: 'spec.from', message: 'must have at least 1 items' },
+      { document: 1, path: 'spec.to[0].group', message: 'required' },
+      {
+        document: 2,
+        path: 'spec.from[0].kind',
+        message: 'invalid value "1HTTPRoute": must start with a letter',
+      },
+      { document: 2, path: 'spec.from[0].namespace', message: 'lowercase RFC 1123 label' },
+      { document: 2, path: 'spec.to[0].namespace', message: 'unknown field' },
+      { document: 2, path: 'spec.to[0].group', message: 'lowercase RFC 1123 subdomain' },
+      { document: 2, path: 'spec.to[0].name', message: 'must not be empty' },
+      {
+        document: 3,
+        message: 'unsupported kind ReferenceGrant (apiVersion gateway.networking.k8s.io/v1alpha2)',
+        severity: 'warning',
+      },
+    ],
+    survivors: ['ReferenceGrant backends/good'],
+  },
+  {
     file: 'inference-errors.yaml',
     problems: [
       {
