@@ -6,11 +6,12 @@ import { FileSource } from '../sources/file-source';
 import { kubeClient } from '../sources/kubernetes/client';
 import { KubernetesSource } from '../sources/kubernetes/source';
 import { StatusController } from '../sources/kubernetes/status/controller';
+import { FleetReconciler, type GatewayCondition } from '../sources/kubernetes/fleet/reconciler';
 import { CONTROLLER_NAME, type ResourceStatus } from '../compiler/ir';
 import { ConfigPipeline } from '../sources/pipeline';
 import type { ResourceSource, SourceState } from '../sources/source';
 import { logger } from '../util/log';
-import { startAdmin, type AdminServer } from '../xds/admin';
+import { programmed, startAdmin, type AdminServer } from '../xds/admin';
 import { SnapshotCache } from '../xds/cache';
 import { ClientRegistry } from '../xds/clients';
 import { XdsMetrics } from '../xds/metrics';
@@ -129,8 +130,35 @@ export async function runServe(args: string[]): Promise<number> {
       namespace: { type: 'string' },
       'controller-name': { type: 'string' },
       'lease-namespace': { type: 'string' },
+      'leader-elect-lease-duration': { type: 'string', default: '15s' },
+      'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+      'leader-elect-retry-period': { type: 'string', default: '2s' },
+      'disable-envoy-provisioning': { type: 'boolean', default: false },
+      'envoy-xds-address': { type: 'string' },
     },
   });
+  const k8sOnly = ['lease-namespace', 'disable-envoy-provisioning', 'envoy-xds-address'] as const;
+  const given = k8sOnly.filter((f) => values[f] !== undefined && values[f] !== false);
+  if (!values.kubernetes && given.length) {
+    console.error(`infergate serve: --${given.join(', --')} need --kubernetes`);
+    return 2;
+  }
+  let election: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  try {
+    election = {
+      leaseDurationMs: durationMs('leader-elect-lease-duration', values['leader-elect-lease-duration']!),
+      renewDeadlineMs: durationMs('leader-elect-renew-deadline', values['leader-elect-renew-deadline']!),
+      retryPeriodMs: durationMs('leader-elect-retry-period', values['leader-elect-retry-period']!),
+    };
+    // client-go's rules: lease duration > renew deadline > retry period × 1.2.
+    if (election.leaseDurationMs <= election.renewDeadlineMs)
+      throw new Error('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline');
+    if (election.renewDeadlineMs <= election.retryPeriodMs * 1.2)
+      throw new Error('--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period');
+  } catch (err) {
+    console.error(`infergate serve: ${(err as Error).message}`);
+    return 2;
+  }
   if (values.kubernetes && positionals.length) {
     console.error('infergate serve: --kubernetes reads the API server; do not also give resource paths');
     return 2;
@@ -146,20 +174,37 @@ export async function runServe(args: string[]): Promise<number> {
   let source: ResourceSource | undefined;
   let status: StatusController | undefined;
   let statuses: () => ResourceStatus[] = () => [];
+  let dataPlane: () => Record<string, GatewayCondition> = () => ({});
   if (values.kubernetes) {
     try {
       const client = await kubeClient({ kubeconfig: values.kubeconfig });
       source = new KubernetesSource({ client, namespace: values.namespace });
+      const ownNamespace = process.env.POD_NAMESPACE ?? 'default';
+      const envoyXds =
+        values['envoy-xds-address'] ?? `infergate.${ownNamespace}.svc.cluster.local:${values['xds-port']}`;
+      // The managed Envoys are reconciled by the leader only, like status.
+      const fleet = values['disable-envoy-provisioning']
+        ? undefined
+        : new FleetReconciler({
+            client,
+            xdsAddress: envoyXds,
+            namespace: values.namespace,
+            onChange: () => status?.notify(),
+          });
       // Every replica serves xDS; only the holder of the Lease writes status.
       status = new StatusController({
         client,
         controllerName: values['controller-name'] ?? CONTROLLER_NAME,
         statuses: () => statuses(),
         leaseNamespace: values['lease-namespace'],
+        election,
+        fleet,
+        dataPlane: () => dataPlane(),
       });
       console.error(
         `infergate serve: Kubernetes API ${client.server} (${client.origin}), ` +
-          `namespace ${values.namespace ?? '(all)'}`,
+          `namespace ${values.namespace ?? '(all)'}, ` +
+          (fleet ? `managed Envoys reach xDS at ${envoyXds}` : 'Envoy provisioning disabled'),
       );
     } catch (err) {
       console.error(`infergate serve: ${(err as Error).message}`);
@@ -182,7 +227,14 @@ export async function runServe(args: string[]): Promise<number> {
     onCompiled: () => status?.notify(),
   });
   statuses = () => (cp.pipeline.status() as { statuses: ResourceStatus[] }).statuses;
-  status?.start();
+  dataPlane = () => programmed(cp) as unknown as Record<string, GatewayCondition>;
+  try {
+    await status?.start();
+  } catch (err) {
+    console.error(`infergate serve: ${(err as Error).message}`);
+    await cp.close();
+    return 1;
+  }
   console.error(
     `infergate serve: xDS on ${values['xds-address']}:${cp.xds.port}, admin on http://${values['xds-address']}:${cp.admin.port}`,
   );
@@ -195,4 +247,15 @@ export async function runServe(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** A Go-style duration as the Kubernetes components take it: 15s, 500ms, 1m, 1m30s. */
+export function durationMs(flag: string, text: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text)
+    throw new Error(`--${flag}: not a duration: ${JSON.stringify(text)} (e.g. 15s, 500ms, 1m)`);
+  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0);
+  if (ms <= 0) throw new Error(`--${flag}: must be positive`);
+  return ms;
 }

@@ -23,6 +23,11 @@ export interface BootstrapOptions {
   nodeId?: string;
   adminAddress?: string;
   adminPort?: number;
+  /**
+   * A static listener on 0.0.0.0:PORT answering 200 on /ready (ads mode). Envoy starts accepting on its listeners
+   * only after its first CDS and LDS responses, so a readiness probe there passes once Envoy has config.
+   */
+  readyPort?: number;
 }
 
 function base(o: BootstrapOptions) {
@@ -82,7 +87,56 @@ export function adsBootstrap(xdsAddress: string, o: BootstrapOptions): Bootstrap
       ldsConfig: source,
       cdsConfig: source,
     },
-    staticResources: { clusters: [xds] },
+    staticResources: {
+      clusters: [xds],
+      ...(o.readyPort !== undefined ? { listeners: [readyListener(o.readyPort)] } : {}),
+    },
+  });
+}
+
+export const READY_LISTENER = 'infergate_ready';
+
+function readyListener(port: number) {
+  const hcm = pack(T.HttpConnectionManager, {
+    statPrefix: READY_LISTENER,
+    routeSpecifier: {
+      $case: 'routeConfig',
+      value: {
+        name: READY_LISTENER,
+        virtualHosts: [
+          {
+            name: READY_LISTENER,
+            domains: ['*'],
+            routes: [
+              {
+                match: { pathSpecifier: { $case: 'path', value: '/ready' } },
+                action: {
+                  $case: 'directResponse',
+                  value: { status: 200, body: { specifier: { $case: 'inlineString', value: 'ready\n' } } },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+    httpFilters: [
+      { name: 'envoy.filters.http.router', configType: { $case: 'typedConfig', value: pack(T.Router, {}) } },
+    ],
+  });
+  return make(T.Listener, {
+    name: READY_LISTENER,
+    address: socketAddress('0.0.0.0', port),
+    filterChains: [
+      {
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            configType: { $case: 'typedConfig', value: hcm },
+          },
+        ],
+      },
+    ],
   });
 }
 

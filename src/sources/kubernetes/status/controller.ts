@@ -8,6 +8,8 @@ import type { ResourceStatus } from '../../../compiler/ir';
 import { logger } from '../../../util/log';
 import type { KubeClient } from '../client';
 import { LeaderElector, type LeaderElectionOptions } from '../leader';
+import type { FleetReconciler, GatewayCondition } from '../fleet/reconciler';
+import { withDataPlane, withFleet } from '../fleet/status';
 import { StatusWriter, type WriteExtras, type WriteReport } from './writer';
 
 const log = logger('status');
@@ -18,6 +20,10 @@ export interface StatusControllerOptions {
   /** The latest compile's statuses (the pipeline's). */
   statuses: () => ResourceStatus[];
   extras?: () => WriteExtras;
+  /** Managed Envoy fleets: reconciled by the leader before each status pass (addresses, Programmed). */
+  fleet?: FleetReconciler;
+  /** The Envoys' ACK/NACK per Gateway key, as this replica sees them (a NACK → Programmed False). */
+  dataPlane?: () => Record<string, GatewayCondition>;
   /** Lease namespace (default $POD_NAMESPACE, else "default") and name (default "infergate-status-writer"). */
   leaseNamespace?: string;
   leaseName?: string;
@@ -60,7 +66,9 @@ export class StatusController {
     });
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    // Every replica watches the fleet it would own, so a new leader reconciles from a warm cache.
+    await this.o.fleet?.start();
     this.elector.start();
   }
 
@@ -77,18 +85,30 @@ export class StatusController {
       return;
     }
     this.busy = true;
-    this.running = this.writeNow().finally(() => {
-      this.busy = false;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.flush();
-      }
-    });
+    this.running = this.writeNow()
+      .catch((err: unknown) => log.warn('status pass failed (next pass retries)', { err }))
+      .finally(() => {
+        this.busy = false;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.flush();
+        }
+      });
   }
 
   private async writeNow(): Promise<void> {
     if (!this.elector.isLeader()) return;
-    const report = await this.writer.write(this.o.statuses(), this.o.extras?.() ?? {});
+    let statuses = this.o.statuses();
+    const extras: WriteExtras = { ...this.o.extras?.() };
+    if (this.o.fleet) {
+      const gateways = statuses.filter((s) => s.kind === 'Gateway').map((s) => `${s.namespace}/${s.name}`);
+      const fleet = await this.o.fleet.reconcile(gateways);
+      if (fleet.errors.length) log.warn('fleet reconcile errors', { errors: fleet.errors });
+      statuses = withFleet(statuses, fleet);
+      extras.addresses = fleet.addresses;
+    }
+    statuses = withDataPlane(statuses, this.o.dataPlane?.());
+    const report = await this.writer.write(statuses, extras);
     this.last = report;
     if (report.written || report.errors.length)
       log.info('status written', {
@@ -104,6 +124,7 @@ export class StatusController {
     clearTimeout(this.timer);
     clearInterval(this.resync);
     await this.running;
+    this.o.fleet?.stop();
     await this.elector.stop();
   }
 }
