@@ -1,18 +1,32 @@
 // Service backends: backendRef → ServiceClusterIR, with endpoints from EndpointSlices (else the clusterIP).
-// Also classifies any backendRef (Service, InferencePool, other kinds) so rules and mirrors share the checks.
+// Also classifies any backendRef (Service, InferencePool, other kinds) so rules and mirrors share the checks,
+// including whether a ReferenceGrant lets the route reach a backend in another namespace.
 
-import type { BackendObjectReference, Service, ServicePort } from '../../api/types';
-import { INFERENCE_GROUP, INFERENCE_X_GROUP } from '../../api/types';
+import type { BackendObjectReference, InferencePool, Service, ServicePort } from '../../api/types';
+import { GATEWAY_GROUP, INFERENCE_GROUP, INFERENCE_X_GROUP } from '../../api/types';
 import type { EndpointIR, ServiceClusterIR } from '../ir';
 import type { Context } from './context';
 import { compareStrings, namespaceOf } from './context';
+import { type Referrer, referencePermitted, refNotPermitted } from './referencegrants';
 
 export type Resolved<T> = { ok: true; value: T } | { ok: false; reason: string; message: string };
 
 export type BackendKind = 'Service' | 'InferencePool';
 
-/** Group/kind and namespace checks common to every backendRef; returns which kind it is. */
-export function classifyBackendRef(ref: BackendObjectReference, routeNs: string): Resolved<BackendKind> {
+/** The namespace a backendRef points into: its own, else the route's. */
+export function backendNamespace(ref: BackendObjectReference, routeNs: string): string {
+  return ref.namespace ?? routeNs;
+}
+
+/**
+ * Group/kind checks common to every backendRef of an HTTPRoute, and the ReferenceGrant check for one in another
+ * namespace; returns which kind it is.
+ */
+export function classifyBackendRef(
+  ctx: Context,
+  ref: BackendObjectReference,
+  routeNs: string,
+): Resolved<BackendKind> {
   const group = ref.group ?? '';
   const kind = ref.kind ?? 'Service';
   let backendKind: BackendKind;
@@ -26,15 +40,24 @@ export function classifyBackendRef(ref: BackendObjectReference, routeNs: string)
       message: `backend kind ${group || 'core'}/${kind} is not supported`,
     };
   }
-  const ns = ref.namespace ?? routeNs;
-  if (ns !== routeNs) {
-    return {
-      ok: false,
-      reason: 'RefNotPermitted',
-      message: `backendRef to ${kind} ${ns}/${ref.name} in another namespace is not permitted (ReferenceGrant is not supported)`,
-    };
+  const from: Referrer = { group: GATEWAY_GROUP, kind: 'HTTPRoute', namespace: routeNs };
+  const to = { group, kind, namespace: backendNamespace(ref, routeNs), name: ref.name };
+  if (!referencePermitted(ctx.referenceGrants, from, to)) {
+    return { ok: false, reason: 'RefNotPermitted', message: refNotPermitted('backendRef', from, to) };
   }
   return { ok: true, value: backendKind };
+}
+
+/** An InferencePool backendRef (already classified, so permitted) → the pool. */
+export function resolvePoolBackend(
+  ctx: Context,
+  ref: BackendObjectReference,
+  routeNs: string,
+): Resolved<InferencePool> {
+  const key = `${backendNamespace(ref, routeNs)}/${ref.name}`;
+  const pool = ctx.pools.get(key);
+  if (!pool) return { ok: false, reason: 'BackendNotFound', message: `InferencePool ${key} not found` };
+  return { ok: true, value: pool };
 }
 
 function compareIPs(a: string, b: string): number {
@@ -96,13 +119,14 @@ export function isH2C(appProtocol: string | undefined): boolean {
   return appProtocol === 'kubernetes.io/h2c' || appProtocol === 'h2c';
 }
 
-/** A same-namespace Service backendRef (already classified) → its cluster, cached across routes and Gateways. */
+/** A Service backendRef (already classified, so permitted) → its cluster, cached across routes and Gateways. */
 export function resolveServiceCluster(
   ctx: Context,
   ref: BackendObjectReference,
   routeNs: string,
 ): Resolved<ServiceClusterIR> {
-  const key = `${routeNs}/${ref.name}`;
+  const namespace = backendNamespace(ref, routeNs);
+  const key = `${namespace}/${ref.name}`;
   const service = ctx.services.get(key);
   if (!service) return { ok: false, reason: 'BackendNotFound', message: `Service ${key} not found` };
   if (ref.port === undefined) {
@@ -117,7 +141,7 @@ export function resolveServiceCluster(
   if (!cluster) {
     cluster = {
       name,
-      namespace: routeNs,
+      namespace,
       service: ref.name,
       port: port.port,
       protocol: isH2C(port.appProtocol) ? 'h2c' : 'http1',

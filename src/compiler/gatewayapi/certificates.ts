@@ -1,11 +1,13 @@
 // HTTPS listener certificates: certificateRefs → kubernetes.io/tls Secrets → one SecretIR each (served as xDS
 // Secrets) and a TLSChainIR that names them, so the key material never sits in a Listener.
-// Cross-namespace refs need a ReferenceGrant, which infergate does not model, so they are never permitted.
+// A Secret in another namespace needs a ReferenceGrant there that trusts Gateways of this one (RefNotPermitted).
 
 import type { Gateway, Listener, Secret } from '../../api/types';
+import { GATEWAY_GROUP } from '../../api/types';
 import type { SecretIR, TLSChainIR } from '../ir';
 import type { Context } from './context';
 import { namespaceOf } from './context';
+import { type Referrer, referencePermitted, refNotPermitted } from './referencegrants';
 
 export type CertificateResult =
   { ok: true; chain: TLSChainIR; secrets: SecretIR[] } | { ok: false; reason: string; message: string };
@@ -58,12 +60,10 @@ export function resolveCertificates(ctx: Context, gateway: Gateway, listener: Li
     }
     const namespace = ref.namespace ?? gwNamespace;
     const key = `${namespace}/${ref.name}`;
-    if (namespace !== gwNamespace) {
-      return {
-        ok: false,
-        reason: 'RefNotPermitted',
-        message: `certificateRef to Secret ${key} in another namespace is not permitted (ReferenceGrant is not supported)`,
-      };
+    const from: Referrer = { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gwNamespace };
+    const to = { group: '', kind: 'Secret', namespace, name: ref.name };
+    if (!referencePermitted(ctx.referenceGrants, from, to)) {
+      return { ok: false, reason: 'RefNotPermitted', message: refNotPermitted('certificateRef', from, to) };
     }
     const secret = ctx.secrets.get(key);
     if (!secret) {

@@ -17,6 +17,8 @@ import type {
 import { SERVICE_NAME_LABEL } from '../../api/types';
 import type { ServiceClusterIR } from '../ir';
 import type { PoolState } from './pools';
+import type { ReferenceGrantIndex } from './referencegrants';
+import { indexReferenceGrants } from './referencegrants';
 
 /** Anything with metadata and maybe a source: enough to locate a problem. */
 export interface Located {
@@ -33,6 +35,8 @@ export interface Context {
   secrets: Map<string, Secret>;
   pools: Map<string, InferencePool>;
   namespaces: Map<string, Namespace>;
+  /** ReferenceGrants by their namespace: what may be referenced there from other namespaces. */
+  referenceGrants: ReferenceGrantIndex;
   /** EndpointSlices by "<ns>/<service>" (label kubernetes.io/service-name). */
   slicesByService: Map<string, EndpointSlice[]>;
   podsByNamespace: Map<string, Pod[]>;
@@ -91,6 +95,7 @@ export function newContext(resources: ResourceSet, controllerName: string): Cont
     secrets: byKey(resources.secrets ?? []),
     pools: byKey(resources.inferencePools ?? []),
     namespaces,
+    referenceGrants: indexReferenceGrants(sortedByName(resources.referenceGrants)),
     slicesByService,
     podsByNamespace,
     clusterCache: new Map(),

@@ -92,7 +92,7 @@ const FILTERS: Record<string, FilterHandler> = {
     const m = f.requestMirror;
     if (!m) return missingConfig(scope, out, path, 'RequestMirror', 'requestMirror');
     const refPath = `${path}.requestMirror.backendRef`;
-    const kind = classifyBackendRef(m.backendRef, scope.routeNs);
+    const kind = classifyBackendRef(scope.ctx, m.backendRef, scope.routeNs);
     let resolved: Resolved<ServiceClusterIR>;
     if (!kind.ok) resolved = kind;
     else if (kind.value === 'Service')

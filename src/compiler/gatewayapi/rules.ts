@@ -3,7 +3,7 @@
 
 import type { HTTPBackendRef, HTTPRoute, HTTPRouteRule } from '../../api/types';
 import type { BackendIR, RouteActionIR, RouteIR, ServiceClusterIR } from '../ir';
-import { classifyBackendRef, resolveServiceCluster } from './backends';
+import { classifyBackendRef, resolvePoolBackend, resolveServiceCluster } from './backends';
 import type { Context } from './context';
 import { namespaceOf, warn } from './context';
 import type { RuleScope } from './filters';
@@ -52,7 +52,7 @@ function resolveBackend(
   if (ref.filters && ref.filters.length > 0) {
     warn(ctx, route, `${path}.filters`, 'backendRef filters are not supported, ignored');
   }
-  const kind = classifyBackendRef(ref, routeNs);
+  const kind = classifyBackendRef(ctx, ref, routeNs);
   if (!kind.ok) return fail(kind.reason, kind.message);
   const weight = ref.weight ?? 1;
   if (kind.value === 'Service') {
@@ -63,9 +63,9 @@ function resolveBackend(
     out.clusters.push(cluster.value);
     return;
   }
-  const pool = ctx.pools.get(`${routeNs}/${ref.name}`);
-  if (!pool) return fail('BackendNotFound', `InferencePool ${routeNs}/${ref.name} not found`);
-  const state = resolvePool(ctx, pool);
+  const pool = resolvePoolBackend(ctx, ref, routeNs);
+  if (!pool.ok) return fail(pool.reason, pool.message);
+  const state = resolvePool(ctx, pool.value);
   refs.push(state);
   if (weight <= 0) return;
   out.backends.push({ cluster: state.ir.clusterName, weight, pool: state.ir.key });
