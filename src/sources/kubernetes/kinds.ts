@@ -35,6 +35,14 @@ export const HTTP_ROUTE: KindSpec = {
   plural: 'httproutes',
   namespaced: true,
 };
+// v1beta1: the storage version, served by every Gateway API bundle with the CRD (v1 only since v1.5).
+export const REFERENCE_GRANT: KindSpec = {
+  kind: 'ReferenceGrant',
+  group: GW,
+  version: 'v1beta1',
+  plural: 'referencegrants',
+  namespaced: true,
+};
 export const POOL_V1: KindSpec = {
   kind: 'InferencePool',
   group: INF,
@@ -101,13 +109,14 @@ export const NAMESPACE: KindSpec = {
 };
 
 /**
- * Everything stage 1 of the compiler reads (src/api/validate.ts's registry). ReferenceGrant is not listed: the
- * compiler does not read it yet. Namespaces are read for allowedRoutes selectors.
+ * Everything stage 1 of the compiler reads (src/api/validate.ts's registry). Namespaces are read for
+ * allowedRoutes selectors, ReferenceGrants for backend and certificate refs across namespaces.
  */
 export const CONTROLLER_KINDS: KindSpec[] = [
   GATEWAY_CLASS,
   GATEWAY,
   HTTP_ROUTE,
+  REFERENCE_GRANT,
   POOL_V1,
   POOL_V1ALPHA2,
   OBJECTIVE,
