@@ -1,7 +1,12 @@
 // Status write-back on a real API server: stage-1 statuses (buildIR on the objects we created) written through
-// StatusWriter in a child process (client-node is ESM-only), then read back with kubectl.
+// StatusWriter in a child process (client-node is ESM-only), then read back with kubectl. The last test runs the
+// writer on a KubernetesSource's informer cache and counts its API requests per pass.
 
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { emptyResourceSet, type ResourceSet } from '../../src/api/types';
+import { SUPPORTED_FEATURES } from '../../src/compiler/features';
 import { buildIR } from '../../src/compiler/gatewayapi/index';
 import { CONTROLLER_NAME, type ResourceStatus } from '../../src/compiler/ir';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
@@ -101,16 +106,20 @@ describeCluster('status write-back on a real API server', () => {
   const list = async (kind: string): Promise<Obj[]> =>
     (await cluster.getJson<{ items: Obj[] }>([kind, '-A'])).items;
 
-  /** buildIR on what the API server holds now (so metadata.generation is the server's). */
-  async function compute(): Promise<ResourceStatus[]> {
+  /** buildIR on what the API server holds now (so metadata.generation is the server's), with each object's RV. */
+  async function computeAt(): Promise<{ statuses: ResourceStatus[]; rv: Map<string, string> }> {
     const rs: ResourceSet = emptyResourceSet();
     rs.gatewayClasses = (await list('gatewayclasses')) as ResourceSet['gatewayClasses'];
     rs.gateways = (await list('gateways')) as ResourceSet['gateways'];
     rs.httpRoutes = (await list('httproutes')) as ResourceSet['httpRoutes'];
     rs.inferencePools = (await list('inferencepools')) as ResourceSet['inferencePools'];
     rs.services = (await list('services')) as ResourceSet['services'];
-    return buildIR(rs, { controllerName: CONTROLLER_NAME }).statuses;
+    const rv = new Map<string, string>();
+    for (const o of [...rs.gatewayClasses, ...rs.gateways, ...rs.httpRoutes, ...rs.inferencePools])
+      rv.set(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, o.metadata.resourceVersion!);
+    return { statuses: buildIR(rs, { controllerName: CONTROLLER_NAME }).statuses, rv };
   }
+  const compute = async () => (await computeAt()).statuses;
 
   async function write(statuses: ResourceStatus[], mode = 'write'): Promise<Obj> {
     const input = JSON.stringify({
@@ -242,4 +251,179 @@ describeCluster('status write-back on a real API server', () => {
     expect(gw.metadata.labels.raced).toBeDefined();
     expect(cond(gw.status.conditions, 'Accepted')?.status).toBe('True');
   });
+
+  test('on the informer cache: an unchanged pass makes no API request, a change writes only what changed', async () => {
+    const NS = 'cached';
+    const ROUTES = 20;
+    await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await cluster.apply({ ...objects[2], metadata: { name: 'cgw', namespace: NS } });
+    await cluster.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'echo', namespace: NS },
+      spec: { ports: [{ name: 'http', port: 80 }] },
+    });
+    const routeNames = Array.from({ length: ROUTES }, (_, i) => `r${String(i).padStart(2, '0')}`);
+    const routes = routeNames.map((name) => ({
+      apiVersion: `${GW}/v1`,
+      kind: 'HTTPRoute',
+      metadata: { name, namespace: NS },
+      spec: {
+        parentRefs: [{ name: 'cgw' }],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: `/${name}` } }],
+            backendRefs: [{ name: 'echo', port: 80 }],
+          },
+        ],
+      },
+    }));
+    await cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: routes }),
+    );
+
+    const mine = (s: ResourceStatus) => s.namespace === NS || (s.kind === 'GatewayClass' && s.name === 'ig');
+    /** The statuses of our objects, and the versions the driver's cache must have reached first. */
+    const pass = async (extra: Obj = {}): Promise<Obj> => {
+      const { statuses, rv } = await computeAt();
+      const todo = statuses.filter(mine);
+      const waitFor = todo.map((s) => ({
+        kind: s.kind,
+        namespace: s.namespace,
+        name: s.name,
+        resourceVersion: rv.get(`${s.kind} ${s.namespace}/${s.name}`),
+      }));
+      const report = await driver.send({
+        statuses: todo,
+        supportedFeatures: SUPPORTED_FEATURES,
+        waitFor,
+        ...extra,
+      });
+      expect(report.errors).toEqual([]);
+      return report;
+    };
+    const total = ROUTES + 2; // the routes, their Gateway, the GatewayClass
+
+    // Without the cache: a fresh writer GETs every object, even when nothing changes.
+    const baseline = await write((await compute()).filter(mine));
+    console.log(`no cache: ${JSON.stringify(baseline)}`);
+    expect(baseline.written).toBeGreaterThanOrEqual(ROUTES + 1); // the GatewayClass may carry these already
+
+    const driver = await startSession();
+    try {
+      const settled = await driver.send({ settleMs: 300 });
+      const rest = await write((await compute()).filter(mine));
+      console.log(`no cache, unchanged pass: ${JSON.stringify(rest)}`);
+      expect(rest).toMatchObject({ written: 0, unchanged: total, requests: total + 1 }); // a GET each + the CRD
+
+      // First cached pass: the GatewayClass gets the full feature list; one CRD read decides its shape.
+      const first = await pass();
+      console.log(`cached, first pass: ${JSON.stringify(first)}`);
+      expect(first).toMatchObject({ written: 1, unchanged: total - 1, conflicts: 0, requests: 2 });
+      const gc = await get('gatewayclass', 'ig');
+      expect(gc.status.supportedFeatures).toEqual(SUPPORTED_FEATURES.map((name) => ({ name })));
+      // Our write's watch event is status-only: cached, not delivered (no recompile).
+      const afterFirst = await driver.send({ settleMs: 300 });
+      expect(afterFirst.deliveries).toBe(settled.deliveries);
+      expect(afterFirst.statusOnlyUpdates).toBe(settled.statusOnlyUpdates + 1);
+
+      // Unchanged: zero API requests.
+      const second = await pass();
+      console.log(`cached, unchanged pass: ${JSON.stringify(second)}`);
+      expect(second).toMatchObject({ written: 0, unchanged: total, requests: 0 });
+
+      // One route's spec changes: only it is written, with one request (a patch on the cached resourceVersion).
+      await cluster.kubectl([
+        'patch',
+        'httproute',
+        'r07',
+        '-n',
+        NS,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { hostnames: ['r07.example'] } }),
+      ]);
+      // `again`: the same pass at once, before the cache need have our write's event; our patch's response
+      // stands in for the cached object (else: a patch on a stale resourceVersion, a 409 and a GET).
+      const third = await pass({ again: true });
+      console.log(`cached, one route changed: ${JSON.stringify(third)}`);
+      expect(third).toMatchObject({ written: 1, unchanged: total - 1, conflicts: 0, requests: 1 });
+      expect(third.again).toMatchObject({ written: 0, unchanged: total, requests: 0 });
+      const r07n = await cluster.getJson<Obj>(['httproute', 'r07', '-n', NS]);
+      expect(cond(ours(r07n.status.parents)[0].conditions, 'Accepted')).toMatchObject({
+        observedGeneration: 2,
+      });
+
+      // A concurrent writer between our read (the cache) and our patch: 409, a GET, a second patch.
+      await cluster.kubectl([
+        'patch',
+        'httproute',
+        'r08',
+        '-n',
+        NS,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { hostnames: ['r08.example'] } }),
+      ]);
+      const raced = await pass({ race: true });
+      console.log(`cached, raced: ${JSON.stringify(raced)}`);
+      expect(raced).toMatchObject({ written: 1, conflicts: 1, unchanged: total - 1, requests: 3 });
+      const r08 = await cluster.getJson<Obj>(['httproute', 'r08', '-n', NS]);
+      expect(r08.metadata.labels.raced).toBeDefined();
+      expect(cond(ours(r08.status.parents)[0].conditions, 'Accepted')).toMatchObject({
+        observedGeneration: 2,
+      });
+      expect(await pass()).toMatchObject({ written: 0, unchanged: total, requests: 0 });
+
+      // Our own status writes never reached the compiler: the source delivered the two spec changes and the
+      // label change only, and took every status-only event into its cache without a delivery.
+      const end = await driver.send({ settleMs: 500 });
+      console.log(
+        `deliveries ${settled.deliveries} → ${end.deliveries}, status-only updates ${end.statusOnlyUpdates}`,
+      );
+      expect(end.deliveries - settled.deliveries).toBeLessThanOrEqual(3);
+      expect(end.statusOnlyUpdates - settled.statusOnlyUpdates).toBe(3);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  /** The driver's session mode: one long-lived writer on an informer cache, one JSON line per pass. */
+  async function startSession() {
+    const child: ChildProcessWithoutNullStreams = spawn(
+      path.resolve(__dirname, '../../scripts/cluster'),
+      [
+        'exec',
+        cluster.dir,
+        '--',
+        'node',
+        '-r',
+        'ts-node/register/transpile-only',
+        'test/kubernetes/status-driver.ts',
+        'session',
+      ],
+      { cwd: path.resolve(__dirname, '../..') },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async (): Promise<Obj> => {
+      const r = await lines.next();
+      if (r.done) throw new Error(`status-driver session ended:\n${stderr}`);
+      return JSON.parse(r.value as string) as Obj;
+    };
+    const ready = await next();
+    expect(ready.ready).toBe(true);
+    return {
+      send: async (o: object): Promise<Obj> => {
+        child.stdin.write(JSON.stringify(o) + '\n');
+        return next();
+      },
+      close: async () => {
+        child.stdin.end();
+        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      },
+    };
+  }
 });

@@ -1,5 +1,11 @@
 import type { ResourceStatus } from '../../src/compiler/ir';
-import { mergeStatus, type Json, type MergeOptions } from '../../src/sources/kubernetes/status/merge';
+import { SUPPORTED_FEATURES } from '../../src/compiler/features';
+import {
+  featureShapeOf,
+  mergeStatus,
+  type Json,
+  type MergeOptions,
+} from '../../src/sources/kubernetes/status/merge';
 
 const US = 'infergate.io/gateway-controller';
 const T0 = '2026-01-01T00:00:00Z';
@@ -124,5 +130,57 @@ describe('status merge', () => {
     expect(s.parents).toEqual([other]);
     const foreignOnly = { parents: [{ parentRef: gw, conditions: [] }] };
     expect(mergeStatus(foreignOnly, none, opts({ ourGateways: new Set() }))).toEqual({ changed: false });
+  });
+});
+
+describe('supportedFeatures from the installed CRD', () => {
+  const crd = (supportedFeatures: unknown) => ({
+    spec: {
+      versions: [
+        { name: 'v1beta1', schema: { openAPIV3Schema: { properties: { status: { properties: {} } } } } },
+        {
+          name: 'v1',
+          schema: {
+            openAPIV3Schema: {
+              properties: { status: { properties: supportedFeatures ? { supportedFeatures } : {} } },
+            },
+          },
+        },
+      ],
+    },
+  });
+  const objects = {
+    type: 'array',
+    maxItems: 64,
+    items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+  };
+
+  test('the schema decides: {name} objects (v1.2+), strings (v1.1 experimental), or absent', () => {
+    expect(featureShapeOf(crd(objects))).toBe('objects');
+    expect(featureShapeOf(crd({ type: 'array', items: { type: 'string' } }))).toBe('strings');
+    expect(featureShapeOf(crd(undefined))).toBe('absent');
+    expect(featureShapeOf(crd(objects), 'v1beta1')).toBe('absent');
+    expect(featureShapeOf(undefined)).toBe('absent');
+  });
+
+  test('SUPPORTED_FEATURES is sorted by byte order, unique, within maxItems, and written as the CRD says', () => {
+    const names = [...SUPPORTED_FEATURES];
+    expect(names).toEqual([...new Set(names)].sort());
+    expect(names.length).toBeLessThanOrEqual(64);
+    expect(names).toEqual(
+      expect.arrayContaining(['Gateway', 'HTTPRoute', 'ReferenceGrant', 'SupportInferencePool']),
+    );
+    const gc: ResourceStatus = { kind: 'GatewayClass', namespace: '', name: 'c', conditions: [] };
+    const asObjects = merged(undefined, gc, opts({ supportedFeatures: SUPPORTED_FEATURES }));
+    expect(asObjects.supportedFeatures).toEqual(names.map((name) => ({ name })));
+    const asStrings = merged(
+      undefined,
+      gc,
+      opts({ supportedFeatures: ['b', 'a'], supportedFeaturesAs: 'strings' }),
+    );
+    expect(asStrings.supportedFeatures).toEqual(['a', 'b']);
+    expect(mergeStatus(asObjects, gc, opts({ supportedFeatures: [...names].reverse() }))).toEqual({
+      changed: false,
+    });
   });
 });

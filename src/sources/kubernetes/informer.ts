@@ -114,6 +114,11 @@ export class Informer {
     return [...this.objects.values()];
   }
 
+  /** The object as the API server last gave it ("" namespace for cluster-scoped kinds), or undefined. */
+  get(namespace: string, name: string): KubeObject | undefined {
+    return this.objects.get(`${namespace}/${name}`);
+  }
+
   private query(extra: Record<string, string>): string {
     const q = new URLSearchParams(extra);
     if (this.opts.fieldSelector) q.set('fieldSelector', this.opts.fieldSelector);

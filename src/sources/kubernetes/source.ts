@@ -2,6 +2,7 @@
 // origin of the shared ResourceStore (so one object that fails the decoder is rejected alone and keeps its last
 // good version), decoded by the same decoder as files. Kinds the API server does not serve are skipped.
 
+import { isDeepStrictEqual } from 'node:util';
 import { parseObject } from '../../api/load';
 import { resourceName } from '../../api/validate';
 import { logger } from '../../util/log';
@@ -10,7 +11,19 @@ import type { ResourceSource, SourceState } from '../source';
 import { ResourceStore } from '../store';
 import type { KubeClient } from './client';
 import { Informer, served, type InformerOptions, type KubeObject } from './informer';
-import { CONTROLLER_KINDS, apiVersionOf, type KindSpec } from './kinds';
+import {
+  CONTROLLER_KINDS,
+  GATEWAY,
+  GATEWAY_CLASS,
+  HTTP_ROUTE,
+  MODEL,
+  OBJECTIVE,
+  POOL_V1,
+  POOL_V1ALPHA2,
+  REWRITE,
+  apiVersionOf,
+  type KindSpec,
+} from './kinds';
 
 const log = logger('sources.kubernetes');
 
@@ -21,6 +34,35 @@ export interface WatchSpec {
   fieldSelector?: string;
   labelSelector?: string;
 }
+
+/** Which object: the API group, version and kind it is served as, and where. */
+export interface ObjectRef {
+  group: string;
+  version: string;
+  kind: string;
+  /** Absent or "" for cluster-scoped kinds. */
+  namespace?: string;
+  name: string;
+}
+
+/** The latest raw object an informer holds (metadata.resourceVersion, generation and status included). */
+export type ObjectLookup = (ref: ObjectRef) => KubeObject | undefined;
+
+/**
+ * Kinds whose status nothing downstream reads (the compiler reads only Pods' status) and that we write status to:
+ * an update that changes only their status (our own write's watch event, or another controller's) is taken into
+ * the cache but not decoded or delivered, so it never recompiles, and a status pass cannot cause another.
+ */
+const STATUS_UNREAD = new Set<KindSpec>([
+  GATEWAY_CLASS,
+  GATEWAY,
+  HTTP_ROUTE,
+  POOL_V1,
+  POOL_V1ALPHA2,
+  OBJECTIVE,
+  REWRITE,
+  MODEL,
+]);
 
 export interface KubernetesSourceOptions {
   client: KubeClient;
@@ -45,6 +87,8 @@ export class KubernetesSource implements ResourceSource {
   /** Every object as the API server last gave it, per origin: what refilter() re-reads. */
   private readonly raw = new Map<string, { kind: KindSpec; obj: KubeObject }>();
   private started = false;
+  /** Updates taken into the cache without a delivery because only their status changed (tests, logs). */
+  statusOnlyUpdates = 0;
 
   constructor(private readonly opts: KubernetesSourceOptions) {}
 
@@ -89,6 +133,17 @@ export class KubernetesSource implements ResourceSource {
     this.schedule();
   }
 
+  /**
+   * The informers' latest raw object (what the status writer merges against instead of a GET), or undefined when
+   * no informer watches that kind or it does not hold the object. An arrow so it can be handed on as it is.
+   */
+  readonly lookup: ObjectLookup = (ref) => {
+    const informer = this.informers.find(
+      (i) => i.kind.kind === ref.kind && i.kind.group === ref.group && i.kind.version === ref.version,
+    );
+    return informer?.get(informer.kind.namespaced ? (ref.namespace ?? '') : '', ref.name);
+  };
+
   /** Relists counted over all informers (broken watches, 410 Gone, resyncs). */
   relists(): number {
     return this.informers.reduce((n, i) => n + i.relists, 0);
@@ -96,7 +151,12 @@ export class KubernetesSource implements ResourceSource {
 
   private upsert(kind: KindSpec, obj: KubeObject): void {
     const origin = originOf(kind, obj);
+    const prev = this.raw.get(origin);
     this.raw.set(origin, { kind, obj });
+    if (prev && STATUS_UNREAD.has(kind) && onlyStatusChanged(prev.obj, obj)) {
+      this.statusOnlyUpdates++;
+      return;
+    }
     if (this.opts.observe?.(kind, obj, obj.metadata.name)) return this.refilter();
     this.decode(origin, kind, obj);
     this.schedule();
@@ -129,6 +189,18 @@ export class KubernetesSource implements ResourceSource {
   private deliver(): void {
     this.onChange?.(this.store.state());
   }
+}
+
+// Everything but status and the server's bookkeeping (resourceVersion, managedFields) equal: spec, labels,
+// annotations, generation, finalizers, deletionTimestamp. Comparing all of it, not only generation, keeps a label
+// or annotation change (no generation bump) flowing to the compiler.
+function onlyStatusChanged(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => ({
+    ...o,
+    status: undefined,
+    metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined },
+  });
+  return isDeepStrictEqual(strip(a), strip(b));
 }
 
 /** An object's origin in the store, "Kind ns/name" as problems name resources (group kept for two pool versions). */

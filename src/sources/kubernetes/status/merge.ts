@@ -18,7 +18,9 @@ export interface MergeOptions {
   /** Gateway status.addresses; undefined leaves the current ones. */
   addresses?: { type?: string; value: string }[];
   /** GatewayClass status.supportedFeatures names; set only when the CRD version has the field. */
-  supportedFeatures?: string[];
+  supportedFeatures?: readonly string[];
+  /** How the installed CRD lists them (featureShapeOf): `{name}` objects (v1.2 on, default) or bare strings. */
+  supportedFeaturesAs?: 'objects' | 'strings';
   /** "ns/name" of the Gateways we own: an InferencePool parent without controllerName is ours iff listed. */
   ourGateways?: Set<string>;
 }
@@ -36,8 +38,12 @@ export function mergeStatus(
   switch (ours.kind) {
     case 'GatewayClass':
       next.conditions = mergeConditions(asConditions(cur.conditions), ours.conditions ?? [], opts);
-      if (opts.supportedFeatures)
-        next.supportedFeatures = [...new Set(opts.supportedFeatures)].sort().map((name) => ({ name }));
+      if (opts.supportedFeatures) {
+        // Sorted by byte order (the field MUST be sorted ascending by name; Go sorts bytes).
+        const names = [...new Set(opts.supportedFeatures)].sort();
+        next.supportedFeatures =
+          opts.supportedFeaturesAs === 'strings' ? names : names.map((name) => ({ name }));
+      }
       break;
     case 'Gateway':
       next.conditions = mergeConditions(asConditions(cur.conditions), ours.conditions ?? [], opts);
@@ -109,6 +115,23 @@ function mergeParents(current: Json[], ours: ParentStatus[], kind: string, opts:
     };
   });
   return [...kept, ...mine];
+}
+
+/**
+ * What a GatewayClass CRD (apiextensions.k8s.io/v1 CustomResourceDefinition JSON) says status.supportedFeatures of
+ * VERSION is: a list of `{name}` objects (standard channel v1.2 on), of strings (experimental v1.1), or absent
+ * (older CRDs, whose API server would prune what we write, so every pass would see a change).
+ */
+export function featureShapeOf(crd: unknown, version = 'v1'): 'objects' | 'strings' | 'absent' {
+  const versions = asArray((crd as Json | undefined)?.spec && ((crd as Json).spec as Json).versions);
+  const v = versions.find((x) => x.name === version);
+  const prop = (o: unknown, k: string): Json | undefined =>
+    ((o as Json | undefined)?.properties as Json | undefined)?.[k] as Json | undefined;
+  const field = prop(prop((v?.schema as Json | undefined)?.openAPIV3Schema, 'status'), 'supportedFeatures');
+  const items = field?.type === 'array' ? (field.items as Json | undefined) : undefined;
+  if (items?.type === 'string') return 'strings';
+  if (items?.type === 'object' && prop(items, 'name')?.type === 'string') return 'objects';
+  return 'absent';
 }
 
 function gatewayKey(ref: Json | undefined): string {
