@@ -49,9 +49,10 @@ export interface ObjectRef {
 export type ObjectLookup = (ref: ObjectRef) => KubeObject | undefined;
 
 /**
- * Kinds whose status nothing downstream reads (the compiler reads only Pods' status) and that we write status to:
- * an update that changes only their status (our own write's watch event, or another controller's) is taken into
- * the cache but not decoded or delivered, so it never recompiles, and a status pass cannot cause another.
+ * Kinds whose status nothing downstream reads (the compiler reads only Pods' status): every kind we write status
+ * to, and the legacy InferenceModel. An update that changes only their status (our own write's watch event, or
+ * another controller's) is taken into the cache but not decoded or delivered: no recompile, so a status pass
+ * cannot cause another.
  */
 const STATUS_UNREAD = new Set<KindSpec>([
   GATEWAY_CLASS,
