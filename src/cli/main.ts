@@ -7,6 +7,7 @@ import { runSim } from './sim';
 import { runServe } from './serve';
 import { runEpp } from './epp';
 import { runBbr } from './bbr';
+import { runCrds } from './crds';
 
 const USAGE = `infergate — an inference gateway for Envoy
 
@@ -26,6 +27,8 @@ Usage:
                 [--config-file epp.yaml] [--grpc-port 9002]
                 [--health-port 9003] [--metrics-port 9090] [--secure-serving]     the Endpoint Picker
   infergate bbr [--grpc-port 9004] [--health-port 9005]                     the body-based router
+  infergate crds [--format yaml|json]        the CRDs infergate ships (InferenceObjective, InferenceModelRewrite,
+                                             InferenceModel): infergate crds | kubectl apply --server-side -f -
 
 Exit status: 0 on success, 1 on invalid input (every problem is listed), 2 on usage errors.`;
 
@@ -38,6 +41,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: runServe,
   epp: runEpp,
   bbr: runBbr,
+  crds: runCrds,
 };
 
 export async function run(argv: string[]): Promise<number> {
