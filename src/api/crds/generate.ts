@@ -13,7 +13,7 @@ export function crdName(k: CrdKind): string {
 }
 
 export function customResourceDefinition(k: CrdKind): Json {
-  const schema = {
+  const schema: Json = {
     description: k.description,
     type: 'object',
     properties: {
@@ -23,9 +23,9 @@ export function customResourceDefinition(k: CrdKind): Json {
       spec: toOpenAPI(k.spec),
       status: toOpenAPI(k.status),
     },
-    required: k.spec.required ? ['spec'] : undefined,
   };
-  if (!schema.required) delete schema.required;
+  // The decoder requires spec on every kind that has one (src/api/validate.ts).
+  if (k.spec.required) schema.required = ['spec'];
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
