@@ -78,22 +78,22 @@ async function createPods(): Promise<Record<string, number>> {
   return { podsCreateMs: createMs, podsStatusMs: since(t) };
 }
 
-async function startServe(): Promise<{ child: ChildProcess; startMs: number }> {
+async function startServe(log: string, profile: boolean): Promise<{ child: ChildProcess; startMs: number }> {
   const t = performance.now();
-  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.join(work, 'prof')] : [];
+  const prof = profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(work, 'prof')] : [];
   // The bench's Envoy is the fleet (a user running their own); a managed Envoy Pod would never run here anyway
   // (nothing schedules or runs it), so provisioning is off unless asked for.
   const flags = values.provisioning ? [] : ['--disable-envoy-provisioning'];
-  const child = start('node', [...prof, 'bin/infergate.js', 'serve', '--kubernetes', ...flags], 'serve.log');
+  const child = start('node', [...prof, 'bin/infergate.js', 'serve', '--kubernetes', ...flags], log);
   await waitFor('serve /healthz', () => httpOk(`${SERVE_ADMIN}/healthz`), {
     timeoutMs: 120_000,
     everyMs: 100,
-    abortIf: () => (child.exitCode !== null ? `serve exited ${child.exitCode} (see serve.log)` : undefined),
+    abortIf: () => (child.exitCode !== null ? `serve exited ${child.exitCode} (see ${log})` : undefined),
   });
   return { child, startMs: since(t) };
 }
 
-async function startEnvoy(): Promise<ChildProcess> {
+async function startEnvoy(log: string): Promise<ChildProcess> {
   const gw = path.join(work, 'gateway.yaml');
   fs.writeFileSync(gw, m.toMultiDoc(m.gatewayDocs()));
   const boot = spawnSync(
@@ -115,11 +115,11 @@ async function startEnvoy(): Promise<ChildProcess> {
   const file = path.join(work, 'envoy.yaml');
   fs.writeFileSync(file, boot.stdout);
   const args = ['-c', file, '--base-id', '9', '-l', 'warning', '--disable-hot-restart'];
-  const child = start(findEnvoy(), args, 'envoy.log');
+  const child = start(findEnvoy(), args, log);
   await waitFor('envoy admin', () => httpOk(`${ENVOY_ADMIN}/server_info`), {
     timeoutMs: 60_000,
     everyMs: 100,
-    abortIf: () => (child.exitCode !== null ? `envoy exited ${child.exitCode} (see envoy.log)` : undefined),
+    abortIf: () => (child.exitCode !== null ? `envoy exited ${child.exitCode} (see ${log})` : undefined),
   });
   return child;
 }
@@ -173,6 +173,49 @@ const STATUS_KINDS =
 const statusWrites = (d: Record<string, number>) =>
   Object.fromEntries(Object.entries(d).filter(([k]) => STATUS_KINDS.test(k)));
 
+interface Seen {
+  endpoints: number;
+  poolClusters: number;
+  routes: number;
+}
+
+/**
+ * Polls Envoy until it has `want.pools` pool clusters with `want.pods` hosts in all (marks envoyEndpoints) and a
+ * route of each of `want.routes` HTTPRoutes (marks envoyRoutes), or the timeout. The route dump is read only when
+ * an RDS update arrived since the last look.
+ */
+async function envoyConverged(
+  t0: number,
+  mark: (k: string) => void,
+  want: m.Sizes,
+  seen: Seen,
+): Promise<void> {
+  let lastRds = -1;
+  let endpoints = false;
+  let routes = false;
+  while (!(endpoints && routes)) {
+    if (since(t0) > timeoutMs) return;
+    const s = await envoyStats(ENVOY_ADMIN).catch(() => undefined);
+    if (s) {
+      seen.endpoints = sum(s.poolHosts);
+      seen.poolClusters = s.poolHosts.size;
+      if (!endpoints && seen.poolClusters >= want.pools && seen.endpoints >= want.pods) {
+        endpoints = true;
+        mark('envoyEndpoints');
+      }
+      if (!routes && s.rdsUpdates !== lastRds) {
+        lastRds = s.rdsUpdates;
+        seen.routes = (await envoyRoutes(ENVOY_ADMIN)).size;
+        if (seen.routes >= want.routes) {
+          routes = true;
+          mark('envoyRoutes');
+        }
+      }
+    }
+    await sleep(pollMs);
+  }
+}
+
 async function measureApply(serve: ChildProcess) {
   const file = path.join(work, 'applied.yaml');
   const docs = m.appliedDocs(sizes);
@@ -195,24 +238,7 @@ async function measureApply(serve: ChildProcess) {
     if (code !== 0) throw new Error(`kubectl apply exited ${code}: ${applyErr}`);
   });
   const done = () => ['envoyRoutes', 'envoyEndpoints', 'allAccepted'].every((k) => marks[k] !== undefined);
-  const envoyLoop = async () => {
-    let lastRds = -1;
-    while (!(marks.envoyRoutes !== undefined && marks.envoyEndpoints !== undefined)) {
-      if (since(t0) > timeoutMs) return;
-      const s = await envoyStats(ENVOY_ADMIN).catch(() => undefined);
-      if (s) {
-        seen.endpoints = sum(s.poolHosts);
-        seen.poolClusters = s.poolHosts.size;
-        if (seen.poolClusters >= sizes.pools && seen.endpoints >= sizes.pods) mark('envoyEndpoints');
-        if (s.rdsUpdates !== lastRds) {
-          lastRds = s.rdsUpdates;
-          seen.routes = (await envoyRoutes(ENVOY_ADMIN)).size;
-          if (seen.routes >= sizes.routes) mark('envoyRoutes');
-        }
-      }
-      await sleep(pollMs);
-    }
-  };
+  const envoyLoop = () => envoyConverged(t0, mark, { ...sizes }, seen);
   const statusLoop = async () => {
     // Until every route is Accepted and every pool has our parent (or 30 s more for the pools: a figure, not a gate).
     while (
@@ -297,13 +323,55 @@ async function probeCost() {
   };
 }
 
+/**
+ * Phase 3: the control plane restarted with everything already in the cluster, and a fresh Envoy: from the new
+ * process's start to Envoy having it all (the informers' first lists at scale, one compile), its memory without
+ * the apply's churn, and what its status writer does with statuses that are already right (it should write none).
+ */
+async function measureRestart(oldServe: ChildProcess, oldEnvoy: ChildProcess) {
+  await stopProcess(oldServe, { killAfterMs: 20_000 });
+  await stopProcess(oldEnvoy);
+  const apiBefore = await apiRequestCounts(api);
+  const marks: Record<string, number> = {};
+  const seen = { endpoints: 0, poolClusters: 0, routes: 0 };
+  const t0 = performance.now();
+  const mark = (k: string) => (marks[k] ??= since(t0));
+  // Envoy starts once serve is healthy (xDS serves only after the first lists): else Envoy's own reconnect
+  // backoff would be in the figure.
+  const { child: serve } = await startServe('serve-restarted.log', false);
+  mark('serveHealthy');
+  const envoy = await startEnvoy('envoy-restarted.log');
+  mark('envoyStarted');
+  await envoyConverged(t0, mark, { ...sizes, pods: sizes.pods + extraPods }, seen);
+  if (marks.envoyEndpoints === undefined || marks.envoyRoutes === undefined)
+    throw new Error(`restart: not converged after ${timeoutMs} ms: ${JSON.stringify(seen)}`);
+  const usage = processUsage(serve.pid!);
+  say(`restarted serve + fresh Envoy converged: ${JSON.stringify(marks)}`);
+  // The new process takes the Lease once the old one released it, then writes what differs (nothing, here).
+  await sleep(Math.max(settleMs, 10_000));
+  const d = diffCounts(apiBefore, await apiRequestCounts(api));
+  const statusReads = Object.fromEntries(
+    Object.entries(d).filter(([k]) => /^GET (gatewayclasses|gateways|httproutes|inferencepools)$/.test(k)),
+  );
+  return {
+    marksMs: marks,
+    serveAtConvergence: usage,
+    serveAfterSettle: processUsage(serve.pid!),
+    serveMetrics: await serveMetrics(),
+    statusWrites: statusWrites(d),
+    statusReads,
+    serve,
+    envoy,
+  };
+}
+
 async function main() {
   const setup: Record<string, number> = {};
   say(`setup: ${sizes.pods} Ready Pods (+${extraPods} unready) in ${sizes.pools} pools`);
   Object.assign(setup, await createPods());
-  const { child: serve, startMs } = await startServe();
+  const { child: serve, startMs } = await startServe('serve.log', !!values['cpu-prof']);
   setup.serveStartToHealthyMs = startMs;
-  const envoy = await startEnvoy();
+  const envoy = await startEnvoy('envoy.log');
   say(`setup done: ${JSON.stringify(setup)}`);
   const apiStart = await apiRequestCounts(api);
   const apply = await measureApply(serve);
@@ -317,7 +385,7 @@ async function main() {
   const got = await envoyPoolEndpoints(ENVOY_ADMIN);
   const missing = [...expected].filter((e) => !got.has(e));
   const unexpected = [...got].filter((e) => !expected.has(e));
-  const result = {
+  const first = {
     sizes,
     setupMs: setup,
     apply,
@@ -336,9 +404,10 @@ async function main() {
     apiRequestsFinal: apiEnd,
     envoyFinal: processUsage(envoy.pid!),
   };
-  await stopProcess(serve, { killAfterMs: 20_000 });
-  await stopProcess(envoy);
-  fs.writeFileSync(values.result!, JSON.stringify(result, null, 2));
+  const { serve: serve2, envoy: envoy2, ...restart } = await measureRestart(serve, envoy);
+  await stopProcess(serve2, { killAfterMs: 20_000 });
+  await stopProcess(envoy2);
+  fs.writeFileSync(values.result!, JSON.stringify({ ...first, restart }, null, 2));
 }
 
 main()

@@ -158,6 +158,12 @@ interface Summary {
   };
   extraPods: { edsMs: number }[];
   serveFinal: { rssMiB: number; hwmMiB: number; cpuSeconds: number };
+  restart: {
+    marksMs: Record<string, number>;
+    serveAtConvergence: { rssMiB: number; hwmMiB: number; cpuSeconds: number };
+    statusWrites: Record<string, number>;
+    statusReads: Record<string, number>;
+  };
 }
 
 function printSummary(r: Summary) {
@@ -177,6 +183,10 @@ function printSummary(r: Summary) {
     `serve at the end                  RSS ${r.serveFinal.rssMiB.toFixed(0)} MiB, peak ${r.serveFinal.hwmMiB.toFixed(0)} MiB, CPU ${r.serveFinal.cpuSeconds.toFixed(1)} s in all`,
     `status writes until convergence   ${total(a.statusWritesAtConvergence)} ${JSON.stringify(a.statusWritesAtConvergence)}`,
     `status writes incl. settle        ${total(a.statusWritesAfterSettle)}`,
+    `restart: serve healthy            ${r.restart.marksMs.serveHealthy} ms after its start`,
+    `restart: fresh Envoy has it all   ${Math.max(r.restart.marksMs.envoyRoutes, r.restart.marksMs.envoyEndpoints)} ms after serve's start (Envoy started at ${r.restart.marksMs.envoyStarted} ms)`,
+    `restart: serve at convergence     RSS ${r.restart.serveAtConvergence.rssMiB.toFixed(0)} MiB, peak ${r.restart.serveAtConvergence.hwmMiB.toFixed(0)} MiB, CPU ${r.restart.serveAtConvergence.cpuSeconds.toFixed(1)} s`,
+    `restart: status writes            ${total(r.restart.statusWrites)} (status GETs ${total(r.restart.statusReads)})`,
   ];
   for (const l of lines) say(l);
 }
