@@ -8,6 +8,7 @@ import { KubernetesSource } from '../sources/kubernetes/source';
 import { StatusController } from '../sources/kubernetes/status/controller';
 import { FleetReconciler, type GatewayCondition } from '../sources/kubernetes/fleet/reconciler';
 import { CONTROLLER_NAME, type ResourceStatus } from '../compiler/ir';
+import { SUPPORTED_FEATURES } from '../compiler/features';
 import { ConfigPipeline } from '../sources/pipeline';
 import type { ResourceSource, SourceState } from '../sources/source';
 import { logger } from '../util/log';
@@ -178,7 +179,8 @@ export async function runServe(args: string[]): Promise<number> {
   if (values.kubernetes) {
     try {
       const client = await kubeClient({ kubeconfig: values.kubeconfig });
-      source = new KubernetesSource({ client, namespace: values.namespace });
+      const kube = new KubernetesSource({ client, namespace: values.namespace });
+      source = kube;
       const ownNamespace = process.env.POD_NAMESPACE ?? 'default';
       const envoyXds =
         values['envoy-xds-address'] ?? `infergate.${ownNamespace}.svc.cluster.local:${values['xds-port']}`;
@@ -199,6 +201,8 @@ export async function runServe(args: string[]): Promise<number> {
         leaseNamespace: values['lease-namespace'],
         election,
         fleet,
+        lookup: kube.lookup,
+        extras: () => ({ supportedFeatures: [...SUPPORTED_FEATURES] }),
         dataPlane: () => dataPlane(),
       });
       console.error(

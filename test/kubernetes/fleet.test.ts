@@ -3,7 +3,7 @@
 
 import { DEFAULT_PARAMS, parseParams } from '../../src/sources/kubernetes/fleet/params';
 import { fleetName, renderFleet, type FleetGateway } from '../../src/sources/kubernetes/fleet/render';
-import type { FleetReport } from '../../src/sources/kubernetes/fleet/reconciler';
+import type { FleetReport, GatewayCondition } from '../../src/sources/kubernetes/fleet/reconciler';
 import { withDataPlane, withFleet } from '../../src/sources/kubernetes/fleet/status';
 import type { ResourceStatus } from '../../src/compiler/ir';
 
@@ -230,7 +230,7 @@ describe('fleet and data-plane facts over stage 1', () => {
     const out = withFleet(
       stage1,
       report({
-        programmed: new Map([
+        programmed: new Map<string, GatewayCondition>([
           ['team-a/inference-gateway', pending],
           ['team-a/broken', { status: 'True', reason: 'Programmed', message: 'ready' }],
         ]),

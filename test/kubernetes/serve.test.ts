@@ -35,7 +35,8 @@ suite('serve --kubernetes', () => {
     for (const o of [pool, eppService, pod('vllm-0'), pod('vllm-1')]) await c.apply(o);
     await setPodStatus(c, 'vllm-0', '10.244.1.10', true);
     await setPodStatus(c, 'vllm-1', '10.244.1.11', true);
-    serve = c.spawn(['node', 'bin/infergate.js', 'serve', '--kubernetes']);
+    // Its own Envoy (bootstrapped by compile --mode ads): a user running their own fleet.
+    serve = c.spawn(['node', 'bin/infergate.js', 'serve', '--kubernetes', '--disable-envoy-provisioning']);
     serve.stderr!.on('data', (d: Buffer) => (serveLog += d.toString()));
     serve.stdout!.on('data', (d: Buffer) => (serveLog += d.toString()));
     const boot = spawnSync(

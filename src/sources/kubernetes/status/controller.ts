@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { ResourceStatus } from '../../../compiler/ir';
 import { logger } from '../../../util/log';
 import type { KubeClient } from '../client';
+import type { ObjectLookup } from '../source';
 import { LeaderElector, type LeaderElectionOptions } from '../leader';
 import type { FleetReconciler, GatewayCondition } from '../fleet/reconciler';
 import { withDataPlane, withFleet } from '../fleet/status';
@@ -20,6 +21,8 @@ export interface StatusControllerOptions {
   /** The latest compile's statuses (the pipeline's). */
   statuses: () => ResourceStatus[];
   extras?: () => WriteExtras;
+  /** The informers' latest objects: the writer merges against them instead of a GET per object. */
+  lookup?: ObjectLookup;
   /** Managed Envoy fleets: reconciled by the leader before each status pass (addresses, Programmed). */
   fleet?: FleetReconciler;
   /** The Envoys' ACK/NACK per Gateway key, as this replica sees them (a NACK → Programmed False). */
@@ -47,7 +50,11 @@ export class StatusController {
   last: WriteReport | undefined;
 
   constructor(private readonly o: StatusControllerOptions) {
-    this.writer = new StatusWriter(o.client, { controllerName: o.controllerName, registry: o.registry });
+    this.writer = new StatusWriter(o.client, {
+      controllerName: o.controllerName,
+      registry: o.registry,
+      lookup: o.lookup,
+    });
     this.elector = new LeaderElector(o.client, {
       namespace: o.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',
       name: o.leaseName ?? 'infergate-status-writer',
