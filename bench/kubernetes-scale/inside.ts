@@ -30,6 +30,7 @@ const { values } = parseArgs({
     provisioning: { type: 'boolean', default: false },
     work: { type: 'string' },
     result: { type: 'string' },
+    cli: { type: 'string' },
   },
 });
 const sizes: m.Sizes = {
@@ -42,6 +43,8 @@ const timeoutMs = Number(values['timeout-s']) * 1000;
 const settleMs = Number(values['settle-s']) * 1000;
 const pollMs = Number(values['poll-ms']);
 const work = values.work!;
+// The CLI as main.ts built it for this run (bin/infergate.js of a private copy).
+const cli = values.cli ?? path.join(ROOT, 'bin/infergate.js');
 const api = new Api(process.env.KUBECONFIG!);
 const children: ChildProcess[] = [];
 const say = (s: string) => console.log(`[kubernetes-scale] ${s}`);
@@ -84,7 +87,7 @@ async function startServe(log: string, profile: boolean): Promise<{ child: Child
   // The bench's Envoy is the fleet (a user running their own); a managed Envoy Pod would never run here anyway
   // (nothing schedules or runs it), so provisioning is off unless asked for.
   const flags = values.provisioning ? [] : ['--disable-envoy-provisioning'];
-  const child = start('node', [...prof, 'bin/infergate.js', 'serve', '--kubernetes', ...flags], log);
+  const child = start('node', [...prof, cli, 'serve', '--kubernetes', ...flags], log);
   await waitFor('serve /healthz', () => httpOk(`${SERVE_ADMIN}/healthz`), {
     timeoutMs: 120_000,
     everyMs: 100,
@@ -98,17 +101,7 @@ async function startEnvoy(log: string): Promise<ChildProcess> {
   fs.writeFileSync(gw, m.toMultiDoc(m.gatewayDocs()));
   const boot = spawnSync(
     'node',
-    [
-      'bin/infergate.js',
-      'compile',
-      '--mode',
-      'ads',
-      '--gateway',
-      `${m.NS}/${m.GATEWAY}`,
-      '--admin-port',
-      '19000',
-      gw,
-    ],
+    [cli, 'compile', '--mode', 'ads', '--gateway', `${m.NS}/${m.GATEWAY}`, '--admin-port', '19000', gw],
     { cwd: ROOT, encoding: 'utf8' },
   );
   if (boot.status !== 0) throw new Error(`compile --mode ads failed: ${boot.stderr}`);
