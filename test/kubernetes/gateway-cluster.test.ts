@@ -554,6 +554,121 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
     expect((await post()).code).toBe('200');
   });
 
+  test('a listener protocol conflict, an unsupported protocol, a missing EPP Service, no matching parent: as the specs say', async () => {
+    // A class whose fleets have no replicas: status only, no second Envoy in this namespace.
+    await c.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'no-envoy', namespace: 'default' },
+      data: { replicas: '0', serviceType: 'ClusterIP' },
+    });
+    await c.apply({
+      apiVersion: `${GW}/v1`,
+      kind: 'GatewayClass',
+      metadata: { name: 'infergate-status-only' },
+      spec: {
+        controllerName: 'infergate.io/gateway-controller',
+        parametersRef: { group: '', kind: 'ConfigMap', name: 'no-envoy', namespace: 'default' },
+      },
+    });
+    await c.apply({
+      apiVersion: `${GW}/v1`,
+      kind: 'Gateway',
+      metadata: { name: 'conflicts', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'infergate-status-only',
+        listeners: [
+          { name: 'a', protocol: 'HTTP', port: 8085, hostname: 'same.example' },
+          {
+            name: 'b',
+            protocol: 'HTTPS',
+            port: 8085,
+            hostname: 'same.example',
+            tls: { mode: 'Terminate', certificateRefs: [{ name: 'absent-cert' }] },
+          },
+          { name: 'udp', protocol: 'UDP', port: 8086 },
+          { name: 'ok', protocol: 'HTTP', port: 8087 },
+        ],
+      },
+    });
+    await c.apply({
+      apiVersion: `${INF}/v1`,
+      kind: 'InferencePool',
+      metadata: { name: 'no-epp', namespace: 'default' },
+      spec: {
+        selector: { matchLabels: { app: 'sim-a' } },
+        targetPorts: [{ number: 8000 }],
+        endpointPickerRef: { name: 'absent-epp', port: { number: 9002 } },
+      },
+    });
+    await c.apply({
+      apiVersion: `${GW}/v1`,
+      kind: 'HTTPRoute',
+      metadata: { name: 'to-no-epp', namespace: 'default' },
+      spec: {
+        parentRefs: [{ name: 'conflicts', sectionName: 'ok' }],
+        rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: 'no-epp' }] }],
+      },
+    });
+    await c.apply({
+      apiVersion: `${GW}/v1`,
+      kind: 'HTTPRoute',
+      metadata: { name: 'no-parent', namespace: 'default' },
+      spec: {
+        parentRefs: [{ name: 'conflicts', sectionName: 'no-such-listener' }],
+        rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: 'no-epp' }] }],
+      },
+    });
+    let last = '';
+    const gw = await waitFor(
+      'listener statuses on Gateway conflicts',
+      async () => {
+        const g = await get(['gateway', 'conflicts']);
+        last = JSON.stringify(g.status);
+        const ok = g.status?.listeners?.find((l) => l.name === 'ok');
+        return ok?.attachedRoutes === 1 && cond(g, 'Programmed')?.message.includes('0 of 0') ? g : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 250 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last status: ${last}`);
+    });
+    const listener = (name: string, type: string) =>
+      gw.status!.listeners!.find((l) => l.name === name)!.conditions.find((x) => x.type === type)!;
+    for (const name of ['a', 'b']) {
+      expect(listener(name, 'Conflicted')).toMatchObject({ status: 'True', reason: 'ProtocolConflict' });
+      expect(listener(name, 'Programmed')).toMatchObject({ status: 'False' });
+    }
+    expect(listener('udp', 'Accepted')).toMatchObject({ status: 'False', reason: 'UnsupportedProtocol' });
+    expect(listener('ok', 'Programmed')).toMatchObject({ status: 'True' });
+    expect(gw.status!.listeners!.find((l) => l.name === 'ok')!.attachedRoutes).toBe(1);
+    // Stage 1 programs the good listener, but the fleet has no ready replica: Programmed False, Pending.
+    expect(cond(gw, 'Programmed')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining('0 of 0'),
+    });
+    const pool = await waitFor(
+      'InferencePool no-epp parent status',
+      async () => {
+        const p = await get(['inferencepool', 'no-epp']);
+        return p.status?.parents?.length ? p : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 250 },
+    );
+    expect(pool.status!.parents![0].parentRef).toMatchObject({ name: 'conflicts', namespace: 'default' });
+    expect(pool.status!.parents![0].conditions.find((x) => x.type === 'ResolvedRefs')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidExtensionRef',
+    });
+    const route = await get(['httproute', 'no-parent']);
+    const parent = route.status!.parents!.find(
+      (p) => p.controllerName === 'infergate.io/gateway-controller',
+    )!;
+    expect(parent.conditions.find((x) => x.type === 'Accepted')).toMatchObject({
+      status: 'False',
+      reason: 'NoMatchingParent',
+    });
+  });
+
   test('the status leader SIGKILLed under a steady load: no request fails, the other replica takes over', async () => {
     const load = c.spawn([
       'node',
