@@ -136,12 +136,20 @@ export async function runServe(args: string[]): Promise<number> {
       'leader-elect-retry-period': { type: 'string', default: '2s' },
       'disable-envoy-provisioning': { type: 'boolean', default: false },
       'envoy-xds-address': { type: 'string' },
+      'kube-api-qps': { type: 'string', default: '100' },
+      'kube-api-burst': { type: 'string', default: '200' },
     },
   });
   const k8sOnly = ['lease-namespace', 'disable-envoy-provisioning', 'envoy-xds-address'] as const;
   const given = k8sOnly.filter((f) => values[f] !== undefined && values[f] !== false);
   if (!values.kubernetes && given.length) {
     console.error(`infergate serve: --${given.join(', --')} need --kubernetes`);
+    return 2;
+  }
+  const qps = Number(values['kube-api-qps']);
+  const burst = Number(values['kube-api-burst']);
+  if (!(qps > 0) || !Number.isInteger(burst) || burst < 1) {
+    console.error('infergate serve: --kube-api-qps must be > 0 and --kube-api-burst an integer ≥ 1');
     return 2;
   }
   let election: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
@@ -202,6 +210,8 @@ export async function runServe(args: string[]): Promise<number> {
         election,
         fleet,
         lookup: kube.lookup,
+        qps,
+        burst,
         extras: () => ({ supportedFeatures: [...SUPPORTED_FEATURES] }),
         dataPlane: () => dataPlane(),
       });

@@ -3,9 +3,9 @@
 // expired), is followed by a fresh list whose difference from what we hold becomes adds, updates and deletes.
 // A periodic resync re-lists too, so a missed event cannot last.
 
-import * as https from 'node:https';
 import { logger } from '../../util/log';
 import type { KubeClient } from './client';
+import { requestJson } from './http';
 import { collectionPath, apiVersionOf, type KindSpec } from './kinds';
 
 const log = logger('sources.kubernetes');
@@ -35,36 +35,8 @@ export interface InformerEvents {
 export const objectKey = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** GET a path of the API server as JSON (raw: no client-node model conversion, so timestamps stay strings). */
-export async function getJson(client: KubeClient, path: string): Promise<{ status: number; body: unknown }> {
-  const url = new URL(path, client.server);
-  const opts: https.RequestOptions = {
-    method: 'GET',
-    hostname: url.hostname,
-    port: url.port,
-    path: url.pathname + url.search,
-    headers: { accept: 'application/json' },
-  };
-  await client.config.applyToHTTPSOptions(opts);
-  return new Promise((resolve, reject) => {
-    const req = https.request(opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // a non-JSON error body: keep the text
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on('error', reject);
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error(`GET ${path}: timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+export function getJson(client: KubeClient, path: string): Promise<{ status: number; body: unknown }> {
+  return requestJson(client, 'GET', path);
 }
 
 /** Whether the API server serves this kind (a CRD that is not installed is not). */

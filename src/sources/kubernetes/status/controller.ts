@@ -23,6 +23,9 @@ export interface StatusControllerOptions {
   extras?: () => WriteExtras;
   /** The informers' latest objects: the writer merges against them instead of a GET per object. */
   lookup?: ObjectLookup;
+  /** Status write rate limit (token bucket): writes a second and burst (defaults 100 and 200). */
+  qps?: number;
+  burst?: number;
   /** Managed Envoy fleets: reconciled by the leader before each status pass (addresses, Programmed). */
   fleet?: FleetReconciler;
   /** The Envoys' ACK/NACK per Gateway key, as this replica sees them (a NACK → Programmed False). */
@@ -54,6 +57,8 @@ export class StatusController {
       controllerName: o.controllerName,
       registry: o.registry,
       lookup: o.lookup,
+      qps: o.qps,
+      burst: o.burst,
     });
     this.elector = new LeaderElector(o.client, {
       namespace: o.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',

@@ -7,6 +7,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { ResourceStatus } from '../../../compiler/ir';
 import { logger } from '../../../util/log';
 import type { KubeClient } from '../client';
+import { apiMessage, HttpError, requestJson } from '../http';
 import { getJson } from '../informer';
 import type { ObjectLookup } from '../source';
 import { featureShapeOf, mergeStatus, type Json } from './merge';
@@ -36,8 +37,9 @@ export const STATUS_KINDS: Record<
 
 export interface StatusWriterOptions {
   controllerName: string;
-  /** Minimum gap between two writes (rate limit), default 50 ms (20 writes/s). */
-  minIntervalMs?: number;
+  /** Write rate limit: `qps` writes a second after a burst of `burst` (defaults 100 and 200). */
+  qps?: number;
+  burst?: number;
   /** Re-reads after a 409 before giving up on one object, default 5. */
   conflictRetries?: number;
   /** Registers infergate_status_writes_total here when given. */
@@ -74,19 +76,18 @@ export interface WriteReport {
   errors: { key: string; error: string }[];
 }
 
-type Custom = InstanceType<KubeClient['lib']['CustomObjectsApi']>;
 type FeatureShape = ReturnType<typeof featureShapeOf>;
 
 const GATEWAYCLASS_CRD =
   '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gatewayclasses.gateway.networking.k8s.io';
 
 export class StatusWriter {
-  private readonly api: Custom;
   private readonly counter: Counter;
   private readonly requestCounter: Counter;
   private writesTotal = 0;
   private requestsTotal = 0;
-  private lastWrite = 0;
+  private tokens: number;
+  private refilled = Date.now();
   /**
    * Our last patch's response per object, with the resourceVersion it was patched against. Until the watch event
    * of our own write reaches the cache, the cache still holds that base version: merging against it would patch
@@ -99,7 +100,7 @@ export class StatusWriter {
     private readonly client: KubeClient,
     private readonly opts: StatusWriterOptions,
   ) {
-    this.api = client.config.makeApiClient(client.lib.CustomObjectsApi);
+    this.tokens = opts.burst ?? 200;
     const registers = opts.registry ? [opts.registry] : [];
     this.counter = new Counter({
       name: 'infergate_status_writes_total',
@@ -209,31 +210,27 @@ export class StatusWriter {
     return obj as Json | undefined;
   }
 
-  private async read(s: ResourceStatus): Promise<Json | undefined> {
+  private path(s: ResourceStatus): string {
     const k = STATUS_KINDS[s.kind];
+    const ns = s.namespace ? `namespaces/${s.namespace}/` : '';
+    return `/apis/${k.group}/${k.version}/${ns}${k.plural}/${s.name}`;
+  }
+
+  private async read(s: ResourceStatus): Promise<Json | undefined> {
     this.count('get');
-    try {
-      return (await (s.namespace
-        ? this.api.getNamespacedCustomObject({ ...k, namespace: s.namespace, name: s.name })
-        : this.api.getClusterCustomObject({ ...k, name: s.name }))) as Json;
-    } catch (err) {
-      if (code(err) === 404) return undefined;
-      throw err;
-    }
+    const path = this.path(s);
+    const r = await requestJson(this.client, 'GET', path);
+    if (r.status === 404) return undefined;
+    if (r.status !== 200) throw new HttpError(`GET ${path}: HTTP ${r.status}: ${apiMessage(r)}`, r.status);
+    return r.body as Json;
   }
 
   private async patch(s: ResourceStatus, body: Json): Promise<Json | undefined> {
-    const k = STATUS_KINDS[s.kind];
-    const { setHeaderOptions, PatchStrategy } = this.client.lib;
-    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     this.count('patch');
-    const out: unknown = s.namespace
-      ? await this.api.patchNamespacedCustomObjectStatus(
-          { ...k, namespace: s.namespace, name: s.name, body },
-          options,
-        )
-      : await this.api.patchClusterCustomObjectStatus({ ...k, name: s.name, body }, options);
-    return out && typeof out === 'object' ? (out as Json) : undefined;
+    const path = `${this.path(s)}/status`;
+    const r = await requestJson(this.client, 'PATCH', path, body, 'application/merge-patch+json');
+    if (r.status !== 200) throw new HttpError(`PATCH ${path}: HTTP ${r.status}: ${apiMessage(r)}`, r.status);
+    return r.body && typeof r.body === 'object' ? (r.body as Json) : undefined;
   }
 
   /**
@@ -265,12 +262,21 @@ export class StatusWriter {
     this.requestCounter.inc({ verb });
   }
 
-  // A minimum gap between writes keeps a burst of changes (a re-list, a flapping Envoy) from hammering the server.
+  // A token bucket (client-go's QPS and burst): a burst of changes (a re-list, 1,000 new routes) goes out at once up
+  // to `burst` writes, then at `qps`, so a flapping Envoy or a resync storm cannot hammer the API server.
   private async pace(): Promise<void> {
-    const gap = this.opts.minIntervalMs ?? 50;
-    const wait = this.lastWrite + gap - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    this.lastWrite = Date.now();
+    const qps = this.opts.qps ?? 100;
+    const burst = this.opts.burst ?? 200;
+    for (;;) {
+      const now = Date.now();
+      this.tokens = Math.min(burst, this.tokens + ((now - this.refilled) * qps) / 1000);
+      this.refilled = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) * 1000) / qps)));
+    }
   }
 }
 
