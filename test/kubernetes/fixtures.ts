@@ -67,3 +67,80 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The pid holding Lease NAMESPACE/NAME (infergate's identities are hostname_pid), or undefined. */
+export async function leaseHolderPid(
+  c: Cluster,
+  namespace: string,
+  name: string,
+): Promise<number | undefined> {
+  const r = await c.kubectl(['get', 'lease', name, '-n', namespace, '-o', 'json'], undefined, true);
+  if (r.code !== 0) return undefined;
+  const holder = (JSON.parse(r.stdout) as { spec: { holderIdentity?: string } }).spec.holderIdentity;
+  const pid = Number(holder?.split('_').pop());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** POST BODY to URL with curl inside the namespace: the status code and the simulator that answered. */
+export async function postThrough(
+  c: Cluster,
+  url: string,
+  body: string,
+): Promise<{ code: string; servedBy: string }> {
+  const r = await c.exec([
+    'curl',
+    '-s',
+    '-o',
+    '/dev/null',
+    '-D',
+    '-',
+    '--max-time',
+    '10',
+    '-H',
+    'content-type: application/json',
+    '-d',
+    body,
+    url,
+  ]);
+  const code = /^HTTP\/[\d.]+ (\d+)/m.exec(r.stdout)?.[1] ?? `curl exit ${r.code}`;
+  const servedBy = /^x-infergate-sim: (.+?)\r?$/im.exec(r.stdout)?.[1] ?? '';
+  return { code, servedBy };
+}
+
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  failed: number;
+  codes: Record<string, number>;
+  failures: string[];
+}
+
+/** A steady load (tools/load.ts) inside the namespace; resolves once it is sending; stop() returns its counts. */
+export async function steadyLoad(
+  c: Cluster,
+  url: string,
+  body: string,
+  concurrency = 4,
+): Promise<{ stop(): Promise<LoadResult> }> {
+  const load = c.spawn([
+    'node',
+    '-r',
+    'ts-node/register/transpile-only',
+    'test/kubernetes/tools/load.ts',
+    url,
+    String(concurrency),
+    body,
+  ]);
+  let out = '';
+  const exit = new Promise<void>((resolve) => load.on('exit', () => resolve()));
+  load.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  load.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  await until('the load to start', async () => (out.includes('started') ? true : undefined), 60_000);
+  return {
+    stop: async () => {
+      load.kill('SIGTERM');
+      await exit;
+      return JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+    },
+  };
+}

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
 import { tmpDir } from '../support/tmp';
+import { leaseHolderPid, postThrough, steadyLoad } from './fixtures';
 
 const missing = clusterToolsMissing();
 if (missing) console.log(`gateway-cluster skipped: the pinned cluster binaries are not cached (${missing})`);
@@ -108,39 +109,14 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
     serves.set(ip, s);
   }
 
-  /** The replica holding the status Lease (its identity is hostname_pid). */
+  /** The replica holding the status Lease. */
   async function leaderIp(): Promise<string | undefined> {
-    const lease = await c.getJson<{ spec: { holderIdentity?: string } }>([
-      'lease',
-      'infergate-status-writer',
-      '-n',
-      'default',
-    ]);
-    const pid = Number(lease.spec.holderIdentity?.split('_').pop());
+    const pid = await leaseHolderPid(c, 'default', 'infergate-status-writer');
     for (const [ip, s] of serves) if (!s.exited && s.child.pid === pid) return ip;
     return undefined;
   }
 
-  async function post(): Promise<{ code: string; servedBy: string }> {
-    const r = await c.exec([
-      'curl',
-      '-s',
-      '-o',
-      '/dev/null',
-      '-D',
-      '-',
-      '--max-time',
-      '10',
-      '-H',
-      'content-type: application/json',
-      '-d',
-      BODY,
-      `${GATEWAY_URL}/v1/completions`,
-    ]);
-    const code = /^HTTP\/[\d.]+ (\d+)/m.exec(r.stdout)?.[1] ?? `curl exit ${r.code}`;
-    const servedBy = /^x-infergate-sim: (.+?)\r?$/im.exec(r.stdout)?.[1] ?? '';
-    return { code, servedBy };
-  }
+  const post = () => postThrough(c, `${GATEWAY_URL}/v1/completions`, BODY);
 
   async function podIps(app: string): Promise<Set<string>> {
     const list = await c.getJson<{ items: Obj[] }>(['pods', '-l', `app=${app}`]);
@@ -670,19 +646,7 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
   });
 
   test('the status leader SIGKILLed under a steady load: no request fails, the other replica takes over', async () => {
-    const load = c.spawn([
-      'node',
-      '-r',
-      'ts-node/register/transpile-only',
-      'test/kubernetes/tools/load.ts',
-      `${GATEWAY_URL}/v1/completions`,
-      '4',
-      BODY,
-    ]);
-    let out = '';
-    load.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    load.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor('the load to start', () => out.includes('started'), { timeoutMs: 60_000 });
+    const load = await steadyLoad(c, `${GATEWAY_URL}/v1/completions`, BODY);
     await new Promise((r) => setTimeout(r, 3000));
     const leader = (await leaderIp())!;
     const other = REPLICAS.find((ip) => ip !== leader)!;
@@ -710,14 +674,7 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
     const took = Date.now() - killedAt;
     expect(await leaderIp()).toBe(other);
     await new Promise((r) => setTimeout(r, 3000));
-    load.kill('SIGTERM');
-    await new Promise<void>((resolve) => load.on('exit', () => resolve()));
-    const result = JSON.parse(out.trim().split('\n').pop()!) as {
-      sent: number;
-      ok: number;
-      failed: number;
-      failures: string[];
-    };
+    const result = await load.stop();
     console.log(
       `leader ${leader} SIGKILLed: replica ${other} wrote the next status ${took} ms later (lease 4 s); ` +
         `steady load through the managed Envoy: ${result.ok} of ${result.sent} requests 200, ${result.failed} failed`,
