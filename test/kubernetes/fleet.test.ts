@@ -125,6 +125,8 @@ describe('rendered fleet objects', () => {
     expect(b.admin.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 19000 });
     const xds = b.static_resources.clusters.find((c: { name: string }) => c.name === 'infergate_xds');
     expect(xds.type).toBe('STRICT_DNS');
+    // getaddrinfo reads /etc/hosts afresh on each lookup (c-ares kept failing after the name appeared).
+    expect(xds.typed_dns_resolver_config.name).toBe('envoy.network.dns_resolver.getaddrinfo');
     expect(JSON.stringify(xds.load_assignment)).toContain('infergate.infergate-system.svc.cluster.local');
     expect(b.static_resources.listeners.map((l: { name: string }) => l.name)).toEqual(['infergate_ready']);
     expect(b.static_resources.listeners[0].address.socket_address.port_value).toBe(19001);

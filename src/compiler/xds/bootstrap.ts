@@ -4,6 +4,7 @@ import type { Bootstrap } from '../../../generated/envoy/config/bootstrap/v3/boo
 import { Bootstrap as BootstrapCodec } from '../../../generated/envoy/config/bootstrap/v3/bootstrap';
 import { Cluster_DiscoveryType } from '../../../generated/envoy/config/cluster/v3/cluster';
 import { ApiConfigSource_ApiType, ApiVersion } from '../../../generated/envoy/config/core/v3/config_source';
+import { Any } from '../../../generated/google/protobuf/any';
 import { adsSource, seconds, socketAddress } from './common';
 import { loadAssignment } from './cluster';
 import type { XdsResources } from './index';
@@ -59,6 +60,21 @@ export function adsBootstrap(xdsAddress: string, o: BootstrapOptions): Bootstrap
       value: isIp ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS,
     },
     loadAssignment: loadAssignment(XDS_CLUSTER, [{ address: host, port: Number(portText) }]),
+    // A name (a Service in a cluster) is resolved with getaddrinfo, which reads /etc/hosts and resolv.conf afresh on
+    // every lookup: with c-ares, a managed Envoy that started before its control plane's name existed kept failing
+    // for ~80 s after the name appeared in /etc/hosts (the test cluster's node agent), re-resolving every 5 s.
+    ...(isIp
+      ? {}
+      : {
+          typedDnsResolverConfig: {
+            name: 'envoy.network.dns_resolver.getaddrinfo',
+            typedConfig: Any.fromPartial({
+              typeUrl:
+                'type.googleapis.com/envoy.extensions.network.dns_resolver.getaddrinfo.v3.GetAddrInfoDnsResolverConfig',
+            }),
+          },
+          dnsRefreshRate: seconds(2),
+        }),
     typedExtensionProtocolOptions: {
       [T.HttpProtocolOptions.name]: pack(T.HttpProtocolOptions, {
         upstreamProtocolOptions: {
