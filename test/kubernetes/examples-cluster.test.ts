@@ -4,12 +4,11 @@
 // through the Gateway lands on a pool pod; the status leader's process SIGKILLed under a steady load fails no
 // request, and the other replica takes over within the default lease.
 
-import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
 import { tmpDir } from '../support/tmp';
-import { leaseHolderPid, postThrough, steadyLoad } from './fixtures';
+import { leaseHolderPid, postThrough, startNodeAgent, steadyLoad } from './fixtures';
 
 const missing = clusterToolsMissing();
 if (missing) console.log(`examples-cluster skipped: the pinned cluster binaries are not cached (${missing})`);
@@ -30,29 +29,17 @@ interface Obj {
 describeCluster('examples/kubernetes on the test cluster', () => {
   jest.setTimeout(600_000);
   const c = new Cluster(path.join(tmpDir('examples-cluster'), 'cluster'));
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: ReturnType<typeof startNodeAgent> | undefined;
   const programmed = (o: Obj) => o.status?.conditions?.find((x) => x.type === 'Programmed');
 
   beforeAll(async () => {
     await c.up();
-    agent = c.spawn([
-      'node',
-      '-r',
-      'ts-node/register/transpile-only',
-      'test/support/node-agent/main.ts',
-      '--node',
-      'node-a',
-      '--pod-cidr',
-      '10.244.1.0/24',
-    ]);
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = startNodeAgent(c);
     await c.kubectl(['apply', '-f', 'examples/kubernetes/']);
   }, 600_000);
 
   afterAll(async () => {
-    agent?.kill('SIGTERM');
+    agent?.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
     await c.down();
   }, 120_000);
@@ -60,7 +47,7 @@ describeCluster('examples/kubernetes on the test cluster', () => {
   afterEach(() => {
     const state = expect.getState();
     if (state.assertionCalls !== state.numPassingAsserts)
-      console.log(`node agent log:\n${agentLog.slice(-6000)}`);
+      console.log(`node agent log:\n${(agent?.log() ?? '').slice(-6000)}`);
   });
 
   test('the Gateway is Programmed and a completion lands on a pool pod', async () => {

@@ -1,6 +1,7 @@
 // Shared by the Kubernetes suites: the quickstart Gateway, a pool whose pods live on 10.244.1.x, and helpers that
 // poll something inside the cluster's namespace (every address there is reachable only through exec).
 
+import type { ChildProcess } from 'node:child_process';
 import type { Cluster } from '../cluster/cluster';
 
 export const POOL = 'vllm-llama3-8b-instruct';
@@ -143,4 +144,22 @@ export async function steadyLoad(
       return JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
     },
   };
+}
+
+/** The node agent (test/support/node-agent) on node-a, pod CIDR 10.244.1.0/24, inside the cluster's namespace. */
+export function startNodeAgent(c: Cluster): { child: ChildProcess; log: () => string } {
+  const child = c.spawn([
+    'node',
+    '-r',
+    'ts-node/register/transpile-only',
+    'test/support/node-agent/main.ts',
+    '--node',
+    'node-a',
+    '--pod-cidr',
+    '10.244.1.0/24',
+  ]);
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  return { child, log: () => log };
 }

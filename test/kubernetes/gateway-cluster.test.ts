@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
 import { tmpDir } from '../support/tmp';
-import { leaseHolderPid, postThrough, steadyLoad } from './fixtures';
+import { leaseHolderPid, postThrough, startNodeAgent, steadyLoad } from './fixtures';
 
 const missing = clusterToolsMissing();
 if (missing) console.log(`gateway-cluster skipped: the pinned cluster binaries are not cached (${missing})`);
@@ -49,6 +49,24 @@ interface Obj {
   };
 }
 
+/** One of our GatewayClasses, sized by the ConfigMap default/PARAMS. */
+const gatewayClass = (name: string, params: string) => ({
+  apiVersion: `${GW}/v1`,
+  kind: 'GatewayClass',
+  metadata: { name },
+  spec: {
+    controllerName: 'infergate.io/gateway-controller',
+    parametersRef: { group: '', kind: 'ConfigMap', name: params, namespace: 'default' },
+  },
+});
+
+const gateway = (name: string, className: string, listeners: object[], extra: object = {}) => ({
+  apiVersion: `${GW}/v1`,
+  kind: 'Gateway',
+  metadata: { name, namespace: 'default' },
+  spec: { gatewayClassName: className, ...extra, listeners },
+});
+
 const sim = (name: string, replicas: number) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -82,8 +100,7 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
   const work = tmpDir('gateway-cluster');
   const c = new Cluster(path.join(work, 'cluster'));
   const serves = new Map<string, { child: ChildProcess; log: string; exited: boolean }>();
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: ReturnType<typeof startNodeAgent> | undefined;
 
   const get = (args: string[]) => c.getJson<Obj>(args);
   const cond = (o: Obj, type: string) => o.status?.conditions?.find((x) => x.type === type);
@@ -166,18 +183,7 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
 
   beforeAll(async () => {
     await c.up();
-    agent = c.spawn([
-      'node',
-      '-r',
-      'ts-node/register/transpile-only',
-      'test/support/node-agent/main.ts',
-      '--node',
-      'node-a',
-      '--pod-cidr',
-      '10.244.1.0/24',
-    ]);
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = startNodeAgent(c);
     // The EPP Pod reads its pool and Pods with the default service account: least privilege, as a chart would grant.
     await c.apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -229,25 +235,12 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
       metadata: { name: 'envoy-params', namespace: 'default' },
       data: { serviceType: 'ClusterIP', replicas: '1', logLevel: 'warning' },
     });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'GatewayClass',
-      metadata: { name: 'infergate' },
-      spec: {
-        controllerName: 'infergate.io/gateway-controller',
-        parametersRef: { group: '', kind: 'ConfigMap', name: 'envoy-params', namespace: 'default' },
-      },
-    });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'Gateway',
-      metadata: { name: 'inference-gateway', namespace: 'default' },
-      spec: {
-        gatewayClassName: 'infergate',
+    await c.apply(gatewayClass('infergate', 'envoy-params'));
+    await c.apply(
+      gateway('inference-gateway', 'infergate', [{ name: 'http', protocol: 'HTTP', port: 8080 }], {
         infrastructure: { labels: { team: 'llm' } },
-        listeners: [{ name: 'http', protocol: 'HTTP', port: 8080 }],
-      },
-    });
+      }),
+    );
     await c.apply({
       apiVersion: `${GW}/v1`,
       kind: 'HTTPRoute',
@@ -314,7 +307,7 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
 
   afterAll(async () => {
     for (const s of serves.values()) if (!s.exited) s.child.kill('SIGKILL');
-    agent?.kill('SIGTERM');
+    agent?.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
     await c.down();
   }, 120_000);
@@ -323,7 +316,7 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
     const state = expect.getState();
     if (state.assertionCalls !== state.numPassingAsserts)
       console.log(
-        `node agent log (tail):\n${agentLog.slice(-4000)}\n` +
+        `node agent log (tail):\n${(agent?.log() ?? '').slice(-4000)}\n` +
           [...serves].map(([ip, s]) => `serve ${ip} log (tail):\n${s.log.slice(-4000)}`).join('\n'),
       );
   });
@@ -493,24 +486,8 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
     expect(route.conditions.find((x) => x.type === 'ResolvedRefs')).toMatchObject({
       reason: 'BackendNotFound',
     });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'GatewayClass',
-      metadata: { name: 'infergate-bad' },
-      spec: {
-        controllerName: 'infergate.io/gateway-controller',
-        parametersRef: { group: '', kind: 'ConfigMap', name: 'absent', namespace: 'default' },
-      },
-    });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'Gateway',
-      metadata: { name: 'bad-params', namespace: 'default' },
-      spec: {
-        gatewayClassName: 'infergate-bad',
-        listeners: [{ name: 'http', protocol: 'HTTP', port: 8090 }],
-      },
-    });
+    await c.apply(gatewayClass('infergate-bad', 'absent'));
+    await c.apply(gateway('bad-params', 'infergate-bad', [{ name: 'http', protocol: 'HTTP', port: 8090 }]));
     const cls = await waitFor(
       'GatewayClass Accepted False InvalidParameters',
       async () => {
@@ -538,35 +515,21 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
       metadata: { name: 'no-envoy', namespace: 'default' },
       data: { replicas: '0', serviceType: 'ClusterIP' },
     });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'GatewayClass',
-      metadata: { name: 'infergate-status-only' },
-      spec: {
-        controllerName: 'infergate.io/gateway-controller',
-        parametersRef: { group: '', kind: 'ConfigMap', name: 'no-envoy', namespace: 'default' },
-      },
-    });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'Gateway',
-      metadata: { name: 'conflicts', namespace: 'default' },
-      spec: {
-        gatewayClassName: 'infergate-status-only',
-        listeners: [
-          { name: 'a', protocol: 'HTTP', port: 8085, hostname: 'same.example' },
-          {
-            name: 'b',
-            protocol: 'HTTPS',
-            port: 8085,
-            hostname: 'same.example',
-            tls: { mode: 'Terminate', certificateRefs: [{ name: 'absent-cert' }] },
-          },
-          { name: 'udp', protocol: 'UDP', port: 8086 },
-          { name: 'ok', protocol: 'HTTP', port: 8087 },
-        ],
-      },
-    });
+    await c.apply(gatewayClass('infergate-status-only', 'no-envoy'));
+    await c.apply(
+      gateway('conflicts', 'infergate-status-only', [
+        { name: 'a', protocol: 'HTTP', port: 8085, hostname: 'same.example' },
+        {
+          name: 'b',
+          protocol: 'HTTPS',
+          port: 8085,
+          hostname: 'same.example',
+          tls: { mode: 'Terminate', certificateRefs: [{ name: 'absent-cert' }] },
+        },
+        { name: 'udp', protocol: 'UDP', port: 8086 },
+        { name: 'ok', protocol: 'HTTP', port: 8087 },
+      ]),
+    );
     await c.apply({
       apiVersion: `${INF}/v1`,
       kind: 'InferencePool',
