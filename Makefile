@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools
+.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools image
 
 setup:
 	@bash scripts/setup.sh
@@ -42,6 +42,15 @@ lint: setup
 # Pinned etcd, Kubernetes control plane, kubectl, Helm and CRD modules, built into a per-machine cache (test/cluster/README.md).
 cluster-tools:
 	@bash scripts/cluster-tools.sh
+
+# The container image (Dockerfile): one image for serve, epp, bbr and sim. Needs docker or buildah, which this
+# project's machines do not have; what the image installs is proved here by test/image/pack.test.ts.
+IMAGE ?= ghcr.io/infergate/infergate:$(shell node -p "require('./package.json').version" 2>/dev/null || echo dev)
+image:
+	@if docker info >/dev/null 2>&1; then docker build -t $(IMAGE) .; \
+	elif command -v buildah >/dev/null 2>&1; then buildah bud -t $(IMAGE) .; \
+	else echo "make image: no running Docker daemon and no buildah: neither runs on this project's machines." \
+	  "Build on a workstation with Docker or buildah; test/image/pack.test.ts proves here what the image installs." >&2; exit 1; fi
 
 clean:
 	rm -rf dist coverage

@@ -1,5 +1,8 @@
 // The `infergate` command. Each subcommand lives in its own file; this one only dispatches.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { projectRoot } from '../util/envoy';
 import { runCompile, runValidate } from './compile';
 import { runUp } from './up';
 import { runBench } from './bench';
@@ -15,6 +18,7 @@ Usage:
   infergate compile <paths...> [--mode static|ads] [--format yaml|json] [--xds-address host:port] [--out DIR]
                                [--gateway NS/NAME] [--node-id ID] [--admin-port 19000] [--listen-address 0.0.0.0]
   infergate validate <paths...>
+  infergate version                  print the version (also --version)
   infergate up [paths...]            compile (default examples/quickstart) and run a real Envoy on it
   infergate bench <name>             run a benchmark (compile) and write bench/results/
   infergate sim [--port 8000] [--address 127.0.0.1] [--addresses a:p,b:p | --count N --base-address IP]
@@ -51,6 +55,10 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 2;
   }
+  if (command === '--version' || command === 'version') {
+    console.log(version());
+    return 0;
+  }
   const handler = COMMANDS[command];
   if (!handler) {
     console.error(`infergate: unknown or not yet available command ${JSON.stringify(command)}\n\n${USAGE}`);
@@ -68,6 +76,14 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export class UsageError extends Error {}
+
+/** The version in the package.json this copy was installed from (a clone, an npm install, the image). */
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 export function main(argv: string[]): void {
   run(argv).then(
