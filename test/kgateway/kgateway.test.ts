@@ -1,0 +1,309 @@
+// infergate's EPP as a drop-in behind kgateway (issue 11 item 6). On the test cluster: the kgateway v2.2.0
+// controller built from the Go module proxy (scripts/kgateway.sh) runs as a host process in the cluster's namespace
+// with KGW_ENABLE_INFER_EXT=true; a stock Envoy 1.40 Pod (node agent) takes kgateway's xDS for Gateway
+// inference-gateway; `infergate epp --kubernetes --secure-serving` and three `infergate sim` model servers run as
+// Pods. kgateway's Envoy reaches the EPP the way kgateway wires it (STRICT_DNS `<epp>.<ns>.svc:9002`, TLS, ext_proc
+// FULL_DUPLEX_STREAMED, subset LB on x-gateway-destination-endpoint). Run by `make e2e-kgateway`, not `make test`.
+
+import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { waitFor } from '../../src/util/wait';
+import { Cluster, clusterToolsMissing } from '../cluster/cluster';
+import { startNodeAgent } from '../kubernetes/fixtures';
+import { tmpDir } from '../support/tmp';
+import { kgatewayCrdFiles, kgatewayMissing, kgatewayPaths } from './crds';
+import * as r from './resources';
+
+const why =
+  process.env.INFERGATE_E2E_KGATEWAY !== '1'
+    ? 'run by `make e2e-kgateway` (INFERGATE_E2E_KGATEWAY=1): a cold kgateway build is ~13 min'
+    : (clusterToolsMissing() ?? kgatewayMissing());
+if (why) console.log(`kgateway skipped: ${why}`);
+const describeKgateway = why ? describe.skip : describe;
+
+const URL = `http://127.0.0.1:${r.LISTENER_PORT}/v1/completions`;
+const XDS = '127.0.0.1:9977';
+const SELECT = 'test-epp-endpoint-selection';
+
+interface Reply {
+  code: string;
+  servedBy: string;
+}
+
+describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () => {
+  jest.setTimeout(600_000);
+  const dir = tmpDir('kgateway');
+  const c = new Cluster(path.join(dir, 'cluster'));
+  let agent: ReturnType<typeof startNodeAgent> | undefined;
+  let kgw: ChildProcess | undefined;
+  let kgwLog = '';
+  let podIps: string[] = [];
+  const t0 = Date.now();
+  const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+  /** One completion through kgateway's Envoy; the prompt goes on stdin (long prefixes exceed no argv limit). */
+  async function complete(prompt: string, headers: Record<string, string> = {}): Promise<Reply> {
+    const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+    const body = JSON.stringify({ model: r.MODEL, prompt, max_tokens: 2 });
+    const res = await c.exec(
+      [
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-D',
+        '-',
+        '--max-time',
+        '10',
+        '-H',
+        'content-type: application/json',
+        ...h,
+      ].concat(['--data-binary', '@-', URL]),
+      { input: body },
+    );
+    const code = /^HTTP\/[\d.]+ (\d+)/m.exec(res.stdout)?.[1] ?? `curl exit ${res.code}`;
+    return { code, servedBy: /^x-infergate-sim: (.+?)\r?$/im.exec(res.stdout)?.[1] ?? '' };
+  }
+  const ipOf = (servedBy: string) => servedBy.split(':')[0];
+
+  async function readyPods(app: string): Promise<string[]> {
+    const pods = await c.getJson<{
+      items: {
+        metadata: { deletionTimestamp?: string };
+        status: { podIP?: string; conditions?: { type: string; status: string }[] };
+      }[];
+    }>(['pods', '-n', r.NS, '-l', `app=${app}`]);
+    return pods.items
+      .filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
+      )
+      .map((p) => p.status.podIP!)
+      .sort();
+  }
+
+  async function applyAll(objs: object[]): Promise<void> {
+    await c.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }));
+  }
+
+  beforeAll(async () => {
+    await c.up();
+    const paths = kgatewayPaths();
+    // Gateway API's safe-upgrades policy forbids experimental-channel CRDs over the standard ones `up` installed.
+    for (const kind of ['validatingadmissionpolicybinding', 'validatingadmissionpolicy'])
+      await c.kubectl(['delete', kind, 'safe-upgrades.gateway.networking.k8s.io', '--ignore-not-found']);
+    const files = kgatewayCrdFiles(paths, path.join(dir, 'crds'));
+    await c.kubectl(['apply', '--server-side', '--force-conflicts', ...files.flatMap((f) => ['-f', f])]);
+    await c.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
+    await c.kubectl(['create', 'namespace', 'kgateway-system']);
+    agent = startNodeAgent(c);
+
+    // Model servers first: kgateway's pool → pod index did not pick up pods created after the pool here before.
+    await applyAll([r.simDeployment(3)]);
+    podIps = await waitFor(
+      '3 ready simulator pods',
+      async () => {
+        const ips = await readyPods(r.POOL);
+        return ips.length === 3 ? ips : undefined;
+      },
+      { timeoutMs: 120_000, everyMs: 500 },
+    );
+    await applyAll([
+      r.inferencePool('FailClose'),
+      ...r.eppRbac,
+      r.eppConfigMap,
+      r.eppDeployment(1, true),
+      r.eppService,
+    ]);
+    await waitFor('the EPP pod ready', async () => (await readyPods(r.EPP)).length === 1, {
+      timeoutMs: 120_000,
+      everyMs: 500,
+    });
+    console.log(`kgateway: simulators ${podIps.join(', ')} and the EPP ready at ${since()}`);
+
+    kgw = c.spawn([
+      'env',
+      'KGW_ENABLE_INFER_EXT=true',
+      'KGW_XDS_AUTH=false',
+      'KGW_ENABLE_AGENTGATEWAY=false',
+      'KGW_ENABLE_WAYPOINT=false',
+      'KGW_DISABLE_LEADER_ELECTION=true',
+      'KGW_LISTENER_BIND_IPV6=false',
+      'POD_NAMESPACE=kgateway-system',
+      'POD_NAME=kgateway-host',
+      paths.bin,
+    ]);
+    kgw.stdout?.on('data', (d: Buffer) => (kgwLog += d.toString()));
+    kgw.stderr?.on('data', (d: Buffer) => (kgwLog += d.toString()));
+    await applyAll([r.gatewayClass, r.gateway, r.route, ...r.envoyObjects(XDS)]);
+
+    const first = await waitFor(
+      'a 200 through kgateway’s Envoy',
+      async () => {
+        const x = await complete('Hello');
+        return x.code === '200' ? x : undefined;
+      },
+      {
+        timeoutMs: 240_000,
+        everyMs: 1000,
+        abortIf: () => (kgw?.exitCode != null ? `kgateway exited ${kgw.exitCode}` : undefined),
+      },
+    );
+    console.log(`kgateway: first 200 through kgateway’s Envoy at ${since()} (served by ${first.servedBy})`);
+  }, 600_000);
+
+  afterAll(async () => {
+    kgw?.kill('SIGTERM');
+    agent?.child.kill('SIGTERM');
+    await new Promise((res) => setTimeout(res, 1000));
+    await c.down();
+  }, 120_000);
+
+  afterEach(() => {
+    const s = expect.getState();
+    if (s.assertionCalls !== s.numPassingAsserts) {
+      console.log(`kgateway log (tail):\n${kgwLog.slice(-6000)}`);
+      console.log(`node agent log (tail):\n${(agent?.log() ?? '').slice(-4000)}`);
+    }
+  });
+
+  test('kgateway wires the EPP as upstream does: STRICT_DNS <epp>.<ns>.svc:9002 over TLS, ext_proc streamed', async () => {
+    const dump = await c.exec(['curl', '-s', `http://127.0.0.1:${r.ENVOY_ADMIN_PORT}/config_dump`]);
+    const text = dump.stdout;
+    const eppHost = `${r.EPP}.${r.NS}.svc`;
+    expect(text).toContain(`"address": "${eppHost}"`);
+    expect(text).toContain(
+      'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+    );
+    expect(text).toContain('"request_body_mode": "FULL_DUPLEX_STREAMED"');
+    expect(text).toContain('x-gateway-destination-endpoint');
+    expect(text).toContain(`endpoint-picker_${r.NS}_${r.POOL}`);
+  });
+
+  test('completions land on the pods infergate’s EPP picked (test-epp-endpoint-selection pins each pod)', async () => {
+    const landed: string[] = [];
+    for (const ip of podIps)
+      for (let i = 0; i < 3; i++) {
+        const x = await complete(`pinned ${ip} ${i}`, { [SELECT]: ip });
+        expect(x.code).toBe('200');
+        landed.push(`${ip}→${ipOf(x.servedBy)}`);
+        expect(ipOf(x.servedBy)).toBe(ip);
+      }
+    console.log(`kgateway: pinned requests ${landed.join(' ')}`);
+    // A header naming no pool member leaves the filter nothing: the EPP's 429 comes back through kgateway's Envoy.
+    expect((await complete('nobody', { [SELECT]: '10.244.9.9' })).code).toBe('429');
+    for (let i = 0; i < 6; i++) {
+      const x = await complete(`unpinned ${i}`);
+      expect(x.code).toBe('200');
+      expect(podIps).toContain(ipOf(x.servedBy));
+    }
+  });
+
+  test('prefix affinity: requests sharing a long prompt prefix stick to one pod', async () => {
+    const groups: Record<string, string[]> = {};
+    for (const g of ['alpha', 'beta', 'gamma']) {
+      const prefix = `System prompt ${g}: `.padEnd(8000, `${g} context. `);
+      groups[g] = [];
+      for (let i = 0; i < 8; i++) {
+        const x = await complete(`${prefix}\nQuestion ${i}: what is ${i} + ${i}?`);
+        expect(x.code).toBe('200');
+        groups[g].push(ipOf(x.servedBy));
+      }
+    }
+    console.log(`kgateway: prefix groups ${JSON.stringify(groups)}`);
+    for (const pods of Object.values(groups)) expect(new Set(pods).size).toBe(1);
+  });
+
+  test('EPP stopped: FailClose refuses, FailOpen routes to a pool pod, FailClose again refuses', async () => {
+    await c.kubectl(['scale', 'deployment', r.EPP, '-n', r.NS, '--replicas=0']);
+    await waitFor(
+      'no EPP pod',
+      async () => {
+        const p = await c.getJson<{ items: unknown[] }>(['pods', '-n', r.NS, '-l', `app=${r.EPP}`]);
+        return p.items.length === 0;
+      },
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+    const stopped = Date.now();
+    const closed = await waitFor(
+      'FailClose: a refused request',
+      async () => {
+        const x = await complete('fail close');
+        return x.code !== '200' ? x : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+    expect(closed.code).toMatch(/^5\d\d$/);
+    for (let i = 0; i < 3; i++) expect((await complete(`closed ${i}`)).code).toBe(closed.code);
+
+    const t = Date.now();
+    await c.kubectl([
+      'patch',
+      'inferencepool',
+      r.POOL,
+      '-n',
+      r.NS,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { endpointPickerRef: { failureMode: 'FailOpen' } } }),
+    ]);
+    await waitFor(
+      'FailOpen: a 200 without the EPP',
+      async () => (await complete('fail open')).code === '200',
+      {
+        timeoutMs: 60_000,
+        everyMs: 500,
+      },
+    );
+    const openMs = Date.now() - t;
+    const served = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const x = await complete(`open ${i}`);
+      expect(x.code).toBe('200');
+      expect(podIps).toContain(ipOf(x.servedBy));
+      served.add(ipOf(x.servedBy));
+    }
+
+    const t2 = Date.now();
+    await c.kubectl([
+      'patch',
+      'inferencepool',
+      r.POOL,
+      '-n',
+      r.NS,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { endpointPickerRef: { failureMode: 'FailClose' } } }),
+    ]);
+    const again = await waitFor(
+      'FailClose again: refused',
+      async () => {
+        const x = await complete('fail close again');
+        return x.code !== '200' ? x : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+    expect(again.code).toBe(closed.code);
+    console.log(
+      `kgateway: EPP stopped → FailClose ${closed.code} (${Date.now() - stopped} ms total in this test); ` +
+        `FailOpen 200 ${openMs} ms after the patch (served by ${[...served].join(', ')}); ` +
+        `FailClose ${again.code} ${Date.now() - t2} ms after patching back`,
+    );
+  });
+
+  test('without header-based-testing-filter (default config) the test header is ignored', async () => {
+    await applyAll([r.eppDeployment(1, false)]);
+    await waitFor('the EPP (default config) ready', async () => (await readyPods(r.EPP)).length === 1, {
+      timeoutMs: 120_000,
+      everyMs: 500,
+    });
+    await waitFor('a 200 through the restarted EPP', async () => (await complete('back')).code === '200', {
+      timeoutMs: 120_000,
+      everyMs: 500,
+    });
+    const x = await complete('nobody, ignored', { [SELECT]: '10.244.9.9' });
+    expect(x.code).toBe('200');
+    expect(podIps).toContain(ipOf(x.servedBy));
+  });
+});
