@@ -67,6 +67,34 @@ const gateway = (name: string, className: string, listeners: object[], extra: ob
   spec: { gatewayClassName: className, ...extra, listeners },
 });
 
+/** An HTTPRoute to InferencePool POOL from PARENT (a parentRef: name, optional sectionName). */
+const httpRoute = (
+  name: string,
+  parent: { name: string; sectionName?: string },
+  pool: string,
+  hostnames?: string[],
+) => ({
+  apiVersion: `${GW}/v1`,
+  kind: 'HTTPRoute',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    parentRefs: [parent],
+    ...(hostnames ? { hostnames } : {}),
+    rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: pool }] }],
+  },
+});
+
+const inferencePool = (name: string, app: string, epp: string, failureMode?: string) => ({
+  apiVersion: `${INF}/v1`,
+  kind: 'InferencePool',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    selector: { matchLabels: { app } },
+    targetPorts: [{ number: 8000 }],
+    endpointPickerRef: { name: epp, port: { number: 9002 }, ...(failureMode ? { failureMode } : {}) },
+  },
+});
+
 const sim = (name: string, replicas: number) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -241,25 +269,8 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
         infrastructure: { labels: { team: 'llm' } },
       }),
     );
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'HTTPRoute',
-      metadata: { name: 'llm', namespace: 'default' },
-      spec: {
-        parentRefs: [{ name: 'inference-gateway' }],
-        rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: 'pool' }] }],
-      },
-    });
-    await c.apply({
-      apiVersion: `${INF}/v1`,
-      kind: 'InferencePool',
-      metadata: { name: 'pool', namespace: 'default' },
-      spec: {
-        selector: { matchLabels: { app: 'sim-a' } },
-        targetPorts: [{ number: 8000 }],
-        endpointPickerRef: { name: 'pool-epp', port: { number: 9002 }, failureMode: 'FailClose' },
-      },
-    });
+    await c.apply(httpRoute('llm', { name: 'inference-gateway' }, 'pool'));
+    await c.apply(inferencePool('pool', 'sim-a', 'pool-epp', 'FailClose'));
     await c.apply({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -464,16 +475,9 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
   });
 
   test('broken resources get their conditions: a missing backend, a bad parametersRef', async () => {
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'HTTPRoute',
-      metadata: { name: 'missing-backend', namespace: 'default' },
-      spec: {
-        parentRefs: [{ name: 'inference-gateway' }],
-        hostnames: ['missing.example'],
-        rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: 'no-such-pool' }] }],
-      },
-    });
+    await c.apply(
+      httpRoute('missing-backend', { name: 'inference-gateway' }, 'no-such-pool', ['missing.example']),
+    );
     const route = await waitFor(
       'ResolvedRefs False on the broken route',
       async () => {
@@ -530,34 +534,9 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
         { name: 'ok', protocol: 'HTTP', port: 8087 },
       ]),
     );
-    await c.apply({
-      apiVersion: `${INF}/v1`,
-      kind: 'InferencePool',
-      metadata: { name: 'no-epp', namespace: 'default' },
-      spec: {
-        selector: { matchLabels: { app: 'sim-a' } },
-        targetPorts: [{ number: 8000 }],
-        endpointPickerRef: { name: 'absent-epp', port: { number: 9002 } },
-      },
-    });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'HTTPRoute',
-      metadata: { name: 'to-no-epp', namespace: 'default' },
-      spec: {
-        parentRefs: [{ name: 'conflicts', sectionName: 'ok' }],
-        rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: 'no-epp' }] }],
-      },
-    });
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'HTTPRoute',
-      metadata: { name: 'no-parent', namespace: 'default' },
-      spec: {
-        parentRefs: [{ name: 'conflicts', sectionName: 'no-such-listener' }],
-        rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: 'no-epp' }] }],
-      },
-    });
+    await c.apply(inferencePool('no-epp', 'sim-a', 'absent-epp'));
+    await c.apply(httpRoute('to-no-epp', { name: 'conflicts', sectionName: 'ok' }, 'no-epp'));
+    await c.apply(httpRoute('no-parent', { name: 'conflicts', sectionName: 'no-such-listener' }, 'no-epp'));
     let last = '';
     const gw = await waitFor(
       'listener statuses on Gateway conflicts',
@@ -616,16 +595,7 @@ describeCluster('serve --kubernetes end to end: managed Envoy → EPP → simula
     serves.get(leader)!.child.kill('SIGKILL');
     const killedAt = Date.now();
     // A change only the new leader can write: a new route's status.
-    await c.apply({
-      apiVersion: `${GW}/v1`,
-      kind: 'HTTPRoute',
-      metadata: { name: 'after-failover', namespace: 'default' },
-      spec: {
-        parentRefs: [{ name: 'inference-gateway' }],
-        hostnames: ['after.example'],
-        rules: [{ backendRefs: [{ group: INF, kind: 'InferencePool', name: 'pool' }] }],
-      },
-    });
+    await c.apply(httpRoute('after-failover', { name: 'inference-gateway' }, 'pool', ['after.example']));
     await waitFor(
       'the new route’s status from the surviving replica',
       async () => {
