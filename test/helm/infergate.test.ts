@@ -6,9 +6,10 @@
 // leaves none of the chart's objects.
 
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadAll } from 'js-yaml';
-import { waitFor } from '../../src/util/wait';
+import { sleep, waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
 import { postThrough } from '../kubernetes/fixtures';
 import { tmpDir } from '../support/tmp';
@@ -302,6 +303,22 @@ describeCluster('helm/infergate on the test cluster', () => {
   test('helm install: a Gateway of the chart’s class is Programmed and a completion lands on a pool pod', async () => {
     const t0 = Date.now();
     await helm(['install', RELEASE, CHART, '-n', NS, '--set', 'gatewayClass.envoy.serviceType=ClusterIP']);
+    // Before any Gateway exists: what a replica's /readyz says (helm install --wait waits on it).
+    const ip = await waitFor(
+      'a control-plane replica to have an address',
+      async () =>
+        (await fullyRolled()).pods.map((p) => (p.status as { podIP?: string } | undefined)?.podIP)[0],
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
+    const readyz = async () =>
+      (await c.exec(['curl', '-s', '-w', ' %{http_code}', `http://${ip}:9091/readyz`])).stdout.trim();
+    await waitFor('the admin server to answer', async () => !(await readyz()).endsWith('000'), {
+      timeoutMs: 60_000,
+      everyMs: 200,
+    });
+    await sleep(3000);
+    const ready = await readyz();
+    console.log(`helm/infergate: /readyz of a replica with no Gateway yet: ${ready}`);
     await c.kubectl(['apply', '-f', 'examples/kubernetes/20-pool.yaml']);
     await c.apply(gateway);
     await c.apply(route('chart-route'));
@@ -339,6 +356,14 @@ describeCluster('helm/infergate on the test cluster', () => {
       FULLNAME,
       FULLNAME,
     ]);
+    // …and authenticate as it: the node agent gives them the in-cluster token, never the test's admin kubeconfig.
+    const agentDir = path.join(c.dir, 'node-agent/node-a');
+    const logs = fs
+      .readdirSync(agentDir)
+      .filter((d) => d.startsWith(`${NS}_${FULLNAME}-`))
+      .map((d) => fs.readFileSync(path.join(agentDir, d, 'infergate.log'), 'utf8'));
+    expect(logs).toHaveLength(2);
+    for (const log of logs) expect(log).toContain('Kubernetes API https://127.0.0.1:6443 (in-cluster)');
     expect(await can('default', 'create', 'deployments')).toBe('yes');
     expect(await can('default', 'patch', 'gateways.gateway.networking.k8s.io', '--subresource=status')).toBe(
       'yes',
