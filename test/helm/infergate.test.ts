@@ -148,6 +148,19 @@ describeCluster('helm/infergate on the test cluster', () => {
     expect(out).toContain('1 chart(s) linted, 0 chart(s) failed');
   });
 
+  test('values.schema.json refuses a misspelt key and a bad fleet parameter before anything is applied', async () => {
+    const refused = async (set: string) => {
+      const r = await c.exec(['helm', 'template', RELEASE, CHART, '-n', NS, '--set', set]);
+      expect(r.code).not.toBe(0);
+      return r.stderr;
+    };
+    expect(await refused('replica=3')).toContain("additional properties 'replica' not allowed");
+    expect(await refused('gatewayClass.envoy.serviceType=Internal')).toContain(
+      '/gatewayClass/envoy/serviceType',
+    );
+    expect(await refused('leaderElection.leaseDuration=15')).toContain('/leaderElection/leaseDuration');
+  });
+
   const matrix: { name: string; sets: string[]; check: (objs: K8sObject[]) => void }[] = [
     {
       name: 'defaults',
@@ -201,6 +214,9 @@ describeCluster('helm/infergate on the test cluster', () => {
           rules: { resources: string[]; verbs: string[] }[];
         };
         expect(rules.rules.filter((r) => r.verbs.includes('create'))).toEqual([]);
+        // No fleet to size: the GatewayClass has no parametersRef and there is no parameters ConfigMap.
+        expect(objs.find((o) => o.kind === 'GatewayClass')!.spec?.parametersRef).toBeUndefined();
+        expect(objs.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
       },
     },
     {
