@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools image e2e-kgateway
+.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools image e2e-kgateway e2e-kind
 
 setup:
 	@bash scripts/setup.sh
@@ -57,6 +57,11 @@ image:
 	elif command -v buildah >/dev/null 2>&1; then buildah bud -t $(IMAGE) .; \
 	else echo "make image: no running Docker daemon and no buildah: neither runs on this project's machines." \
 	  "Build on a workstation with Docker or buildah; test/image/pack.test.ts proves here what the image installs." >&2; exit 1; fi
+
+# The whole stack on a kind cluster (docs/e2e-kind.md): workstations with kind and Docker only; this project's
+# machines have neither, and the target says so and fails. KIND_CLUSTER, IMAGE, KEEP=1 (leave the cluster up).
+e2e-kind:
+	@bash docs/e2e-kind/run.sh
 
 clean:
 	rm -rf dist coverage
