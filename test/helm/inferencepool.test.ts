@@ -450,7 +450,7 @@ describeCluster('helm/inferencepool', () => {
           items: {
             metadata: { name: string; uid: string; annotations?: Record<string, string> };
             spec: { serviceAccountName: string; containers: { args: string[] }[] };
-            status: { conditions?: { type: string; status: string }[] };
+            status: { podIP?: string; conditions?: { type: string; status: string }[] };
           }[];
         }>(['pods', '-l', `inferencepool=${EPP}`])
       ).items;
@@ -509,6 +509,26 @@ describeCluster('helm/inferencepool', () => {
       expect(ips.some((ip) => r.servedBy.startsWith(ip))).toBe(true);
     };
     await completion('a 200 through the Gateway from the chart’s EPP');
+
+    // The EPP answers ext_proc over TLS (self-signed, upstream's default). It reads the API with the in-cluster token
+    // of the chart's ServiceAccount (the node agent never hands it the test's admin kubeconfig): without the Role's
+    // pods rule it never becomes Ready and the install above times out (tried once by hand).
+    const [running] = await eppPods();
+    const tls = await c.exec(
+      ['openssl', 's_client', '-connect', `${running.status.podIP}:9002`, '-alpn', 'h2'],
+      {
+        input: '',
+      },
+    );
+    expect(tls.stdout).toContain('BEGIN CERTIFICATE');
+    expect(tls.stdout).toContain('ALPN protocol: h2');
+    const agentDir = path.join(c.dir, 'node-agent/node-a');
+    const eppLogs = fs
+      .readdirSync(agentDir)
+      .filter((d) => d.startsWith(`default_${EPP}-`))
+      .map((d) => fs.readFileSync(path.join(agentDir, d, 'epp.log'), 'utf8'));
+    expect(eppLogs).toHaveLength(1);
+    expect(eppLogs[0]).toContain('(TLS)');
 
     const can = async (verb: string, what: string) =>
       (
