@@ -391,6 +391,38 @@ describeCluster('helm/infergate on the test cluster', () => {
     expect(await can('default', 'create', 'rolebindings')).toBe('no');
   });
 
+  test('the PodDisruptionBudget lets one replica be evicted and refuses the second', async () => {
+    await waitFor(
+      'the PDB controller to allow one disruption',
+      async () =>
+        (await c.getJson<{ status?: { disruptionsAllowed?: number } }>(['pdb', FULLNAME, '-n', NS])).status
+          ?.disruptionsAllowed === 1,
+      { timeoutMs: 30_000, everyMs: 200 },
+    );
+    const [a, b] = (await fullyRolled()).pods.map((p) => p.metadata.name);
+    const evict = (pod: string) =>
+      c.kubectl(
+        ['create', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}/eviction`, '-f', '-'],
+        JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: NS } }),
+        true,
+      );
+    expect((await evict(a)).code).toBe(0);
+    const second = await evict(b);
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain('disruption budget');
+    // The Deployment replaces the evicted replica; both Ready again before the upgrade.
+    await waitFor(
+      'two Ready replicas again, the evicted one gone',
+      async () => {
+        const x = await fullyRolled();
+        return (
+          x.pods.length === 2 && !x.pods.some((p) => p.metadata.name === a) && x.d.status?.readyReplicas === 2
+        );
+      },
+      { timeoutMs: 60_000, everyMs: 300 },
+    );
+  });
+
   test('helm upgrade scoping the controller to one namespace rolls the Deployment; the new replicas write status', async () => {
     const before = await fullyRolled();
     const oldPods = new Set(before.pods.map((p) => p.metadata.name));
