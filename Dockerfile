@@ -12,7 +12,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npx tsc -p tsconfig.build.json && npm pack --pack-destination /out
+RUN npx tsc -p tsconfig.build.json && mkdir /out && npm pack --pack-destination /out
 
 FROM ${NODE_IMAGE} AS runtime
 # openssl: `infergate epp --secure-serving` without --cert-path makes its self-signed certificate with it.
