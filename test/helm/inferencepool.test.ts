@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { load, loadAll } from 'js-yaml';
 import { parseEndpointPickerConfig } from '../../src/epp/config/loader';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
-import { postThrough, startNodeAgent, until } from '../kubernetes/fixtures';
+import { leaseHolderPid, postThrough, startNodeAgent, until } from '../kubernetes/fixtures';
 import { tmpDir } from '../support/tmp';
 
 const missing = clusterToolsMissing();
@@ -589,6 +589,40 @@ describeCluster('helm/inferencepool', () => {
     );
     expect(rolled.spec.containers[0].args).toContain('/config/custom-plugins.yaml');
     await completion('a 200 through the Gateway after the upgrade');
+
+    // HA: 2 replicas elect a leader through the chart's Lease Role; only the leader is Ready. (No --wait: Helm
+    // waits for every replica of a Recreate Deployment to be Ready, and a follower never is.)
+    const t2 = Date.now();
+    await helm([
+      'upgrade',
+      POOL,
+      CHART,
+      '--namespace',
+      'default',
+      '-f',
+      upstreamValues,
+      '--set',
+      'inferenceExtension.replicas=2',
+    ]);
+    const lease = `epp-default-${POOL}.gateway-api-inference-extension.sigs.k8s.io`;
+    await until(
+      'two EPP pods running, exactly one Ready, the Lease held',
+      async () => {
+        const pods = await eppPods();
+        const ready = pods.filter((p) =>
+          p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
+        );
+        const holder = await leaseHolderPid(c, 'default', lease);
+        return pods.length === 2 && pods.every((p) => p.status.podIP) && ready.length === 1 && holder
+          ? true
+          : undefined;
+      },
+      120_000,
+    );
+    console.log(`HA upgrade: one leader Ready of 2 after ${Date.now() - t2} ms`);
+    expect(await can('update', `leases.coordination.k8s.io/${lease}`)).toBe('yes');
+    expect(await can('update', 'leases.coordination.k8s.io/some-other-lease')).toBe('no');
+    await completion('a 200 through the Gateway from the elected EPP');
 
     await helm(['uninstall', POOL, '--namespace', 'default', '--wait', '--timeout', '120s']);
     const left = await until(
