@@ -426,8 +426,22 @@ describeCluster('helm/infergate on the test cluster', () => {
   test('helm upgrade scoping the controller to one namespace rolls the Deployment; the new replicas write status', async () => {
     const before = await fullyRolled();
     const oldPods = new Set(before.pods.map((p) => p.metadata.name));
-    await helm(['upgrade', RELEASE, CHART, '-n', NS, '--reuse-values', '--set', 'watchNamespace=default']);
     const t0 = Date.now();
+    // --wait returns once the new replicas are Ready, which they are once they have compiled the Gateway.
+    await helm([
+      'upgrade',
+      RELEASE,
+      CHART,
+      '-n',
+      NS,
+      '--reuse-values',
+      '--set',
+      'watchNamespace=default',
+      '--wait',
+      '--timeout',
+      '120s',
+    ]);
+    console.log(`helm/infergate: helm upgrade --wait returned after ${Date.now() - t0} ms`);
     const after = await waitFor(
       'the rollout to replace both replicas',
       async () => {
