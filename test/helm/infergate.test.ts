@@ -240,6 +240,30 @@ describeCluster('helm/infergate on the test cluster', () => {
       },
     },
     {
+      name: 'scoped to its own namespace, a ServiceAccount of the user’s',
+      sets: [`watchNamespace=${NS}`, 'serviceAccount.create=false', 'serviceAccount.name=platform-infergate'],
+      check: (objs) => {
+        expect(objs.filter((o) => o.kind === 'ServiceAccount')).toEqual([]);
+        const d = objs.find((o) => o.kind === 'Deployment')!.spec as unknown as {
+          template: { spec: { serviceAccountName: string } };
+        };
+        expect(d.template.spec.serviceAccountName).toBe('platform-infergate');
+        const bindings = objs.filter((o) => o.kind.endsWith('Binding')) as unknown as {
+          subjects: object[];
+        }[];
+        expect(bindings).toHaveLength(3);
+        for (const b of bindings)
+          expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'platform-infergate', namespace: NS }]);
+        // The parameters ConfigMap is in the watched namespace already: no extra by-name rule.
+        const leases = objs.find((o) => o.metadata.name === `${FULLNAME}-leases`) as unknown as {
+          rules: object[];
+        };
+        expect(leases.rules).toEqual([
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+        ]);
+      },
+    },
+    {
       name: 'custom class params and flags',
       sets: [
         'gatewayClass.name=edge',
