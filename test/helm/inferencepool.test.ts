@@ -294,6 +294,39 @@ const MATRIX: { name: string; values: object; check: (objs: K8sObject[]) => void
       expect(find(objs, 'ConfigMap').data?.['default-plugins.yaml']).toContain('defaultEngine: "sglang"');
     },
   },
+  {
+    name: 'env, extra ports, volumes, tolerations and a sidecar',
+    values: {
+      inferenceExtension: {
+        env: [{ name: 'EXTRA', value: '1' }],
+        extraContainerPorts: [{ name: 'extra', containerPort: 9999 }],
+        extraServicePorts: [{ name: 'extra', port: 9999, targetPort: 9999 }],
+        volumes: [{ name: 'scratch', emptyDir: {} }],
+        volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
+        tolerations: [{ key: 'dedicated', operator: 'Exists' }],
+        sidecar: {
+          enabled: true,
+          name: 'proxy',
+          image: 'envoyproxy/envoy:v1.40.0',
+          args: ['-c', '/etc/envoy/envoy.yaml'],
+          volumeMounts: [{ name: 'proxy-config', mountPath: '/etc/envoy' }],
+          configMap: { name: 'proxy-config', data: { 'envoy.yaml': 'static_resources: {}\n' } },
+        },
+      },
+    },
+    check(objs) {
+      const pod = (find(objs, 'Deployment').spec as { template: { spec: Record<string, unknown> } }).template
+        .spec;
+      expect((pod.containers as { name: string }[]).map((x) => x.name)).toEqual(['epp', 'proxy']);
+      expect((pod.volumes as { name: string }[]).map((x) => x.name)).toEqual([
+        'plugins-config-volume',
+        'proxy-config',
+        'scratch',
+      ]);
+      expect(pod.tolerations).toEqual([{ key: 'dedicated', operator: 'Exists' }]);
+      expect(names(objs, 'ConfigMap').sort()).toEqual(['proxy-config', EPP]);
+    },
+  },
 ];
 
 function find(objs: K8sObject[], kind: string): K8sObject {
@@ -406,7 +439,8 @@ describeCluster('helm/inferencepool', () => {
       const objs = (loadAll(out) as (K8sObject | null)[]).filter((o): o is K8sObject => !!o);
       m.check(objs);
       // Every EndpointPickerConfig file the chart writes is one infergate's EPP reads.
-      for (const [file, text] of Object.entries(find(objs, 'ConfigMap').data ?? {}))
+      const config = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === EPP);
+      for (const [file, text] of Object.entries(config?.data ?? {}))
         expect(() => parseEndpointPickerConfig(text)).not.toThrow(file);
       const dry = await c.kubectl(['apply', '--dry-run=server', '-f', '-'], out, true);
       expect(dry.stderr).toBe('');
