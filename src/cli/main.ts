@@ -25,9 +25,9 @@ Usage:
                 [--model NAME] [--lora a,b] [--max-num-seqs N] [--kv-blocks N] ...   a simulated vLLM server
   infergate serve <paths...> [--xds-port 18000] [--admin-port 9091]        the xDS control plane
   infergate serve --kubernetes [--kubeconfig FILE] [--namespace NS] [--controller-name infergate.io/gateway-controller]
-                [--lease-namespace NS] [--leader-elect-lease-duration 15s] [--leader-elect-renew-deadline 10s]
-                [--leader-elect-retry-period 2s] [--envoy-xds-address HOST:PORT] [--disable-envoy-provisioning]
-                [--kube-api-qps 100] [--kube-api-burst 200]
+                [--lease-namespace NS] [--lease-name infergate-status-writer] [--leader-elect-lease-duration 15s]
+                [--leader-elect-renew-deadline 10s] [--leader-elect-retry-period 2s] [--envoy-xds-address HOST:PORT]
+                [--disable-envoy-provisioning] [--kube-api-qps 100] [--kube-api-burst 200]
   infergate epp --pool NAME [--pool-namespace NS] (<paths...> | --kubernetes [--kubeconfig FILE])
                 [--config-file epp.yaml] [--grpc-port 9002]
                 [--health-port 9003] [--metrics-port 9090] [--secure-serving]     the Endpoint Picker

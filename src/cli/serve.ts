@@ -67,7 +67,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     clusterRetentionMs: o.clusterRetentionMs,
     controllerName: o.controllerName,
   });
+  let compiled = false;
   const compile = (state: SourceState) => {
+    compiled = true;
     try {
       pipeline.run(state);
     } catch (err) {
@@ -89,7 +91,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       cache,
       clients,
       metrics,
-      ready: () => cache.groups().length > 0,
+      // Ready once the first full state (the files, or every informer's initial list) is compiled, Gateways or
+      // none: a controller with nothing to serve yet is still ready (helm install --wait, Envoys finding it).
+      ready: () => compiled,
       status: () => pipeline.status(),
     });
   } catch (err) {
@@ -131,6 +135,7 @@ export async function runServe(args: string[]): Promise<number> {
       namespace: { type: 'string' },
       'controller-name': { type: 'string' },
       'lease-namespace': { type: 'string' },
+      'lease-name': { type: 'string' },
       'leader-elect-lease-duration': { type: 'string', default: '15s' },
       'leader-elect-renew-deadline': { type: 'string', default: '10s' },
       'leader-elect-retry-period': { type: 'string', default: '2s' },
@@ -140,7 +145,12 @@ export async function runServe(args: string[]): Promise<number> {
       'kube-api-burst': { type: 'string', default: '200' },
     },
   });
-  const k8sOnly = ['lease-namespace', 'disable-envoy-provisioning', 'envoy-xds-address'] as const;
+  const k8sOnly = [
+    'lease-namespace',
+    'lease-name',
+    'disable-envoy-provisioning',
+    'envoy-xds-address',
+  ] as const;
   const given = k8sOnly.filter((f) => values[f] !== undefined && values[f] !== false);
   if (!values.kubernetes && given.length) {
     console.error(`infergate serve: --${given.join(', --')} need --kubernetes`);
@@ -207,6 +217,7 @@ export async function runServe(args: string[]): Promise<number> {
         controllerName: values['controller-name'] ?? CONTROLLER_NAME,
         statuses: () => statuses(),
         leaseNamespace: values['lease-namespace'],
+        leaseName: values['lease-name'],
         election,
         fleet,
         lookup: kube.lookup,

@@ -85,7 +85,7 @@ async function handle(req: http.IncomingMessage, deps: AdminDeps): Promise<Reply
     case '/healthz':
       return text('ok');
     case '/readyz':
-      return deps.ready() ? text('ready') : text('no snapshot published yet', 503);
+      return deps.ready() ? text('ready') : text('initial sync not compiled yet', 503);
     case '/debug/config': {
       const only = url.searchParams.get('group');
       const out: Record<string, Json> = {};

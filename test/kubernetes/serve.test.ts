@@ -145,7 +145,7 @@ suite('serve --kubernetes', () => {
 
   test('--namespace and --controller-name scope what is compiled', async () => {
     // Another namespace: the default/inference-gateway Gateway is not seen. Another controller: our class is not
-    // its class. Either way no Gateway is compiled, so nothing is published and /readyz says so.
+    // its class. Either way no Gateway is compiled, so nothing is published.
     const runs: [string[], number][] = [
       [['--namespace', 'kube-system'], 9092],
       [['--controller-name', 'example.com/other-controller'], 9093],
