@@ -422,9 +422,11 @@ describeCluster('helm/inferencepool', () => {
       console.log(`node agent log:\n${(agent?.log() ?? '').slice(-6000)}`);
   });
 
-  test('helm lint passes; without modelServers.matchLabels the render fails saying so', async () => {
-    const lint = await helm(['lint', CHART, '--strict', '-f', valuesFile('base', base)]);
-    expect(lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  test('helm lint passes (with and without values); without modelServers.matchLabels the render fails saying so', async () => {
+    for (const args of [[], ['-f', valuesFile('base', base)]]) {
+      const lint = await helm(['lint', CHART, '--strict', ...args]);
+      expect(lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    }
     const r = await helm(['template', POOL, CHART], true);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('.Values.inferencePool.modelServers.matchLabels is required');
