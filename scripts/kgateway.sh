@@ -34,11 +34,13 @@ die() {
   exit 1
 }
 
-# The binary records its module version in its build info; a half-written or different one does not match.
+# Built from a copy, the main module reads "(devel)": the version goes in with kgateway's own -X pkg/version.Version
+# ldflag (as its Makefile does) and `kgateway --version` must report it, so a half-written or other binary fails.
+VERSION_LDFLAG="-X $MODULE/pkg/version.Version=$KGATEWAY_VERSION"
 cached() {
   [[ -x $KGW_BIN && -d $KGW_SRC/install/helm && -n $(gwapi_version) && -d $(gwapi_dir)/config/crd/experimental ]] ||
     return 1
-  go version -m "$KGW_BIN" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+$MODULE[[:space:]]+$KGATEWAY_VERSION([[:space:]]|$)"
+  "$KGW_BIN" --version 2>/dev/null | grep -qF "\"version\":\"$KGATEWAY_VERSION\""
 }
 
 build() {
@@ -65,7 +67,7 @@ build() {
   tmp=$(mktemp -d "$KGW_DIR/.bin.XXXXXX")
   say "building $MODULE/cmd/kgateway $KGATEWAY_VERSION (cold: ~13 min, ~3 GB Go build cache; warm: a link step)"
   (cd "$src" && nice -n "${CLUSTER_TOOLS_NICE:-19}" env CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS=-mod=mod \
-    go build -trimpath -ldflags "-s -w" -o "$tmp/kgateway" ./cmd/kgateway) || die "kgateway build failed"
+    go build -trimpath -ldflags "$VERSION_LDFLAG -s -w" -o "$tmp/kgateway" ./cmd/kgateway) || die "kgateway build failed"
   mkdir -p "$KGW_DIR/bin"
   mv -f "$tmp/kgateway" "$KGW_BIN"
   rm -rf "$tmp" "$src"

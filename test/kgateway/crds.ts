@@ -1,7 +1,7 @@
-// The CRDs kgateway v2.2.0 needs on the test cluster, besides the Gateway API standard and GIE ones `cluster up`
-// installs: the Gateway API experimental channel (TCPRoute/TLSRoute v1alpha2, BackendTLSPolicy v1alpha3, …) of the
-// cluster's version, XListenerSet from the Gateway API version kgateway's go.mod requires (later versions dropped
-// it), and kgateway's own from its module (install/helm/kgateway-crds/templates).
+// The CRDs kgateway v2.2.0 needs on the test cluster besides GIE's (`cluster up` installs those): the Gateway API
+// experimental channel of the version kgateway's go.mod requires (v1.4.1: XListenerSet, TCPRoute/TLSRoute
+// v1alpha2, …), in place of the cluster's newer standard channel, and kgateway's own from its module
+// (install/helm/kgateway-crds/templates).
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -55,17 +55,11 @@ function stripCel(node: unknown): void {
 export function kgatewayCrdFiles(p: KgatewayPaths, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const out: string[] = [];
-  const experimental = path.join(p.clusterGatewayApi, 'config/crd/experimental');
+  const experimental = path.join(p.gatewayApi, 'config/crd/experimental');
   for (const f of fs.readdirSync(experimental).sort()) {
-    // The safe-upgrades policy is what forbids experimental CRDs over standard ones: the test removes it.
-    if (!f.endsWith('.yaml') || f === 'kustomization.yaml' || f.includes('vap_')) continue;
-    out.push(copy(path.join(experimental, f), dir, `gwapi-experimental-${f}`));
+    if (!f.endsWith('.yaml') || f === 'kustomization.yaml') continue;
+    out.push(copy(path.join(experimental, f), dir, `gwapi-${f}`));
   }
-  const xls = path.join(
-    p.gatewayApi,
-    'config/crd/experimental/gateway.networking.x-k8s.io_xlistenersets.yaml',
-  );
-  if (fs.existsSync(xls)) out.push(copy(xls, dir, 'gwapi-kgateway-xlistenersets.yaml'));
   const own = path.join(p.src, 'install/helm/kgateway-crds/templates');
   for (const f of fs.readdirSync(own).sort()) {
     if (!f.endsWith('.yaml')) continue;

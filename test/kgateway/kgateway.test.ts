@@ -24,6 +24,9 @@ const describeKgateway = why ? describe.skip : describe;
 const URL = `http://127.0.0.1:${r.LISTENER_PORT}/v1/completions`;
 const XDS = '127.0.0.1:9977';
 const SELECT = 'test-epp-endpoint-selection';
+const CHART = path.resolve(__dirname, '../../helm/inferencepool');
+/** The chart labels the EPP's pods inferencepool=<release>-epp. */
+const EPP_PODS = `inferencepool=${r.EPP}`;
 
 interface Reply {
   code: string;
@@ -66,13 +69,13 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
   }
   const ipOf = (servedBy: string) => servedBy.split(':')[0];
 
-  async function readyPods(app: string): Promise<string[]> {
+  async function readyPods(selector: string): Promise<string[]> {
     const pods = await c.getJson<{
       items: {
         metadata: { deletionTimestamp?: string };
         status: { podIP?: string; conditions?: { type: string; status: string }[] };
       }[];
-    }>(['pods', '-n', r.NS, '-l', `app=${app}`]);
+    }>(['pods', '-n', r.NS, '-l', selector]);
     return pods.items
       .filter(
         (p) =>
@@ -87,14 +90,50 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
     await c.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }));
   }
 
+  /** helm/inferencepool installed (or upgraded) as a user would, release name = pool name, provider kgateway. */
+  async function helmPool(verb: 'install' | 'upgrade', configFile: string): Promise<void> {
+    const custom = `inferenceExtension.pluginsCustomConfig.${r.CONFIG_FILE.replace('.', '\\.')}=${r.TESTING_CONFIG_PATH}`;
+    const args = [
+      'helm',
+      verb,
+      r.POOL,
+      CHART,
+      '--namespace',
+      r.NS,
+      ...r.chartValues(configFile),
+      '--set-file',
+      custom,
+    ];
+    const res = await c.exec([...args, '--wait', '--timeout', '150s'], { timeoutMs: 180_000 });
+    if (res.code !== 0) throw new Error(`helm ${verb} failed (${res.code}):\n${res.stderr}`);
+  }
+
   beforeAll(async () => {
     await c.up();
     const paths = kgatewayPaths();
-    // Gateway API's safe-upgrades policy forbids experimental-channel CRDs over the standard ones `up` installed.
+    // The Gateway API CRDs kgateway was built against replace the cluster's newer standard ones (no object uses
+    // them yet; an in-place downgrade would drop stored versions). Gateway API's safe-upgrades policy forbids
+    // versions before v1.5.0 and experimental over standard: it goes first.
     for (const kind of ['validatingadmissionpolicybinding', 'validatingadmissionpolicy'])
       await c.kubectl(['delete', kind, 'safe-upgrades.gateway.networking.k8s.io', '--ignore-not-found']);
+    const crds = (await c.kubectl(['get', 'crd', '-o', 'name'])).stdout.split('\n');
+    const gwApi = crds.filter((n) => /\.gateway\.networking\.(x-)?k8s\.io$/.test(n));
+    await c.kubectl(['delete', '--wait=true', ...gwApi]);
     const files = kgatewayCrdFiles(paths, path.join(dir, 'crds'));
-    await c.kubectl(['apply', '--server-side', '--force-conflicts', ...files.flatMap((f) => ['-f', f])]);
+    // The policy's removal reaches the API server's admission cache a moment later: retry until it has.
+    await waitFor(
+      'the CRDs kgateway needs applied',
+      async () => {
+        const a = await c.kubectl(
+          ['apply', '--server-side', '--force-conflicts', ...files.flatMap((f) => ['-f', f])],
+          undefined,
+          true,
+        );
+        if (a.code !== 0) throw new Error(a.stderr.split('\n')[0]);
+        return true;
+      },
+      { timeoutMs: 60_000, everyMs: 1000 },
+    );
     await c.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
     await c.kubectl(['create', 'namespace', 'kgateway-system']);
     agent = startNodeAgent(c);
@@ -104,39 +143,70 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
     podIps = await waitFor(
       '3 ready simulator pods',
       async () => {
-        const ips = await readyPods(r.POOL);
+        const ips = await readyPods(`app=${r.POOL}`);
         return ips.length === 3 ? ips : undefined;
       },
       { timeoutMs: 120_000, everyMs: 500 },
     );
-    await applyAll([
-      r.inferencePool('FailClose'),
-      ...r.eppRbac,
-      r.eppConfigMap,
-      r.eppDeployment(1, true),
-      r.eppService,
-    ]);
-    await waitFor('the EPP pod ready', async () => (await readyPods(r.EPP)).length === 1, {
-      timeoutMs: 120_000,
+    const th = Date.now();
+    await helmPool('install', r.CONFIG_FILE);
+    console.log(
+      `kgateway: simulators ${podIps.join(', ')} ready; helm install helm/inferencepool (provider kgateway) --wait ` +
+        `${Date.now() - th} ms; at ${since()}`,
+    );
+
+    // kgateway v2.2.0's translation is not reactive to everything it reads at start: (1) a client whose first ADS
+    // request came right after kgateway started sometimes never got clusters ("no perclient clusters; defer
+    // building snapshot"); (2) a route translated before its pod index had the pool's pods kept a route without
+    // the pool's per-route ext_proc config ("no endpoints found for InferencePool"; touching the pool, route,
+    // Gateway or pods did not help). Restarting kgateway with everything in place fixed both every time here, so
+    // the test waits for Envoy to have both and restarts kgateway (at most twice) otherwise, and prints it.
+    await applyAll([r.gatewayClass, r.gateway, r.route, ...r.envoyObjects(XDS)]);
+    const startKgateway = () => {
+      kgw = c.spawn([
+        'env',
+        'KGW_ENABLE_INFER_EXT=true',
+        'KGW_XDS_AUTH=false',
+        'KGW_ENABLE_AGENTGATEWAY=false',
+        'KGW_ENABLE_WAYPOINT=false',
+        'KGW_DISABLE_LEADER_ELECTION=true',
+        'KGW_LISTENER_BIND_IPV6=false',
+        'POD_NAMESPACE=kgateway-system',
+        'POD_NAME=kgateway-host',
+        paths.bin,
+      ]);
+      kgw.stdout?.on('data', (d: Buffer) => (kgwLog += d.toString()));
+      kgw.stderr?.on('data', (d: Buffer) => (kgwLog += d.toString()));
+    };
+    const admin = async (p: string) =>
+      (await c.exec(['curl', '-s', `http://127.0.0.1:${r.ENVOY_ADMIN_PORT}${p}`])).stdout;
+    /** Envoy has the listener and a route carrying the pool's ext_proc override (per-route config). */
+    const programmed = async () =>
+      (await admin('/listeners')).includes(`0.0.0.0:${r.LISTENER_PORT}`) &&
+      (await admin('/config_dump?resource=dynamic_route_configs')).includes('typed_per_filter_config');
+    await waitFor('Envoy’s admin', async () => (await admin('/ready')) !== '', {
+      timeoutMs: 60_000,
       everyMs: 500,
     });
-    console.log(`kgateway: simulators ${podIps.join(', ')} and the EPP ready at ${since()}`);
-
-    kgw = c.spawn([
-      'env',
-      'KGW_ENABLE_INFER_EXT=true',
-      'KGW_XDS_AUTH=false',
-      'KGW_ENABLE_AGENTGATEWAY=false',
-      'KGW_ENABLE_WAYPOINT=false',
-      'KGW_DISABLE_LEADER_ELECTION=true',
-      'KGW_LISTENER_BIND_IPV6=false',
-      'POD_NAMESPACE=kgateway-system',
-      'POD_NAME=kgateway-host',
-      paths.bin,
-    ]);
-    kgw.stdout?.on('data', (d: Buffer) => (kgwLog += d.toString()));
-    kgw.stderr?.on('data', (d: Buffer) => (kgwLog += d.toString()));
-    await applyAll([r.gatewayClass, r.gateway, r.route, ...r.envoyObjects(XDS)]);
+    let restarts = 0;
+    const tk = Date.now();
+    for (;;) {
+      startKgateway();
+      try {
+        await waitFor('Envoy programmed by kgateway', programmed, { timeoutMs: 40_000, everyMs: 1000 });
+        break;
+      } catch (err) {
+        if (restarts === 2) throw err;
+      }
+      restarts++;
+      console.log(`kgateway: Envoy not fully programmed 40 s after start: restarting kgateway (${restarts})`);
+      const exited = new Promise((res) => kgw?.once('exit', res));
+      kgw?.kill('SIGTERM');
+      await exited;
+    }
+    console.log(
+      `kgateway: Envoy programmed ${Date.now() - tk} ms after kgateway's first start (${restarts} restarts)`,
+    );
 
     const first = await waitFor(
       'a 200 through kgateway’s Envoy',
@@ -145,7 +215,7 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
         return x.code === '200' ? x : undefined;
       },
       {
-        timeoutMs: 240_000,
+        timeoutMs: 120_000,
         everyMs: 1000,
         abortIf: () => (kgw?.exitCode != null ? `kgateway exited ${kgw.exitCode}` : undefined),
       },
@@ -220,7 +290,7 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
     await waitFor(
       'no EPP pod',
       async () => {
-        const p = await c.getJson<{ items: unknown[] }>(['pods', '-n', r.NS, '-l', `app=${r.EPP}`]);
+        const p = await c.getJson<{ items: unknown[] }>(['pods', '-n', r.NS, '-l', EPP_PODS]);
         return p.items.length === 0;
       },
       { timeoutMs: 60_000, everyMs: 500 },
@@ -293,8 +363,9 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
   });
 
   test('without header-based-testing-filter (default config) the test header is ignored', async () => {
-    await applyAll([r.eppDeployment(1, false)]);
-    await waitFor('the EPP (default config) ready', async () => (await readyPods(r.EPP)).length === 1, {
+    // The chart's checksum annotation rolls the EPP; helm's three-way merge also undoes the scale to 0 above.
+    await helmPool('upgrade', 'default-plugins.yaml');
+    await waitFor('the EPP (default config) ready', async () => (await readyPods(EPP_PODS)).length === 1, {
       timeoutMs: 120_000,
       everyMs: 500,
     });

@@ -1,9 +1,8 @@
 // What the kgateway drop-in test applies: kgateway's Gateway and HTTPRoute (the GIE getting-started "kgateway"
-// tab), and the pool side as helm/inferencepool renders it for provider.name=kgateway (InferencePool, the EPP
-// Deployment running `infergate epp --kubernetes --secure-serving`, its Service, ServiceAccount, Role and
-// EndpointPickerConfig ConfigMap), plus simulator model servers. All in namespace `default`, run by the node agent.
+// tab), helm/inferencepool's values for provider.name=kgateway (the chart renders the InferencePool, the TLS EPP
+// and its Service, ServiceAccount, Role and EndpointPickerConfig ConfigMap), simulator model servers, and the stock
+// Envoy that takes kgateway's xDS. All in namespace `default`, every Pod run by the node agent.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const NS = 'default';
@@ -13,11 +12,6 @@ export const GATEWAY = 'inference-gateway';
 export const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 /** The Gateway listener; kgateway maps ports below 1024 to port + 8000, so a high port keeps the numbers equal. */
 export const LISTENER_PORT = 8080;
-/** The EPP's config with header-based-testing-filter (the only way it honours test-epp-endpoint-selection). */
-export const TESTING_CONFIG = fs.readFileSync(
-  path.resolve(__dirname, '../e2e/fixtures/epp-config/testing-filter.yaml'),
-  'utf8',
-);
 
 const podIpEnv = { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
 
@@ -54,105 +48,23 @@ export const route = {
   },
 };
 
-export function inferencePool(failureMode: 'FailOpen' | 'FailClose') {
-  return {
-    apiVersion: 'inference.networking.k8s.io/v1',
-    kind: 'InferencePool',
-    metadata: { name: POOL, namespace: NS },
-    spec: {
-      selector: { matchLabels: { app: POOL } },
-      targetPorts: [{ number: 8000 }],
-      endpointPickerRef: { name: EPP, port: { number: 9002 }, failureMode },
-    },
-  };
+/**
+ * helm/inferencepool's values for this pool behind kgateway, as `helm --set` arguments (release name = pool name):
+ * provider.name=kgateway, FailClose, and the EPP's config file (CONFIG_FILE with the testing filter, or the chart's
+ * default-plugins.yaml). Requests small enough for the node agent's node.
+ */
+export function chartValues(configFile: string): string[] {
+  return [
+    ['provider.name', 'kgateway'],
+    ['inferencePool.modelServers.matchLabels.app', POOL],
+    ['inferenceExtension.failureMode', 'FailClose'],
+    ['inferenceExtension.pluginsConfigFile', configFile],
+    ['inferenceExtension.resources.requests.cpu', '100m'],
+    ['inferenceExtension.resources.requests.memory', '256Mi'],
+  ].flatMap(([k, v]) => ['--set', `${k}=${v}`]);
 }
-
-/** The EPP's ServiceAccount, a Role with exactly what `epp --kubernetes` reads, and their binding. */
-export const eppRbac = [
-  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: EPP, namespace: NS } },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: EPP, namespace: NS },
-    rules: [
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-      {
-        apiGroups: ['inference.networking.k8s.io'],
-        resources: ['inferencepools'],
-        verbs: ['get', 'list', 'watch'],
-      },
-      {
-        apiGroups: ['inference.networking.x-k8s.io'],
-        resources: ['inferencepools', 'inferenceobjectives', 'inferencemodelrewrites', 'inferencemodels'],
-        verbs: ['get', 'list', 'watch'],
-      },
-    ],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: EPP, namespace: NS },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: EPP },
-    subjects: [{ kind: 'ServiceAccount', name: EPP, namespace: NS }],
-  },
-];
-
-export const eppConfigMap = {
-  apiVersion: 'v1',
-  kind: 'ConfigMap',
-  metadata: { name: EPP, namespace: NS },
-  data: { 'testing-filter.yaml': TESTING_CONFIG },
-};
-
-/** The EPP Deployment; `testingFilter` false runs the default config (the test header is then ignored). */
-export function eppDeployment(replicas: number, testingFilter: boolean) {
-  const args = ['epp', '--kubernetes', '--pool-name', POOL, '--pool-namespace', NS, '--secure-serving'];
-  args.push('--address', '$(POD_IP)');
-  if (testingFilter) args.push('--config-file', '/config/testing-filter.yaml');
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: EPP, namespace: NS },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: EPP } },
-      template: {
-        metadata: { labels: { app: EPP } },
-        spec: {
-          serviceAccountName: EPP,
-          terminationGracePeriodSeconds: 10,
-          containers: [
-            {
-              name: 'epp',
-              image: 'ghcr.io/infergate/infergate:0.1.0',
-              args,
-              env: [podIpEnv],
-              ports: [
-                { name: 'grpc', containerPort: 9002 },
-                { name: 'grpc-health', containerPort: 9003 },
-                { name: 'metrics', containerPort: 9090 },
-              ],
-              readinessProbe: { grpc: { port: 9003, service: 'readiness' }, periodSeconds: 1 },
-              volumeMounts: [{ name: 'config', mountPath: '/config' }],
-            },
-          ],
-          volumes: [{ name: 'config', configMap: { name: EPP } }],
-        },
-      },
-    },
-  };
-}
-
-/** kgateway's EPP cluster is STRICT_DNS `<endpointPickerRef.name>.<ns>.svc:9002` over TLS. */
-export const eppService = {
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name: EPP, namespace: NS },
-  spec: {
-    selector: { app: EPP },
-    ports: [{ name: 'grpc-ext-proc', port: 9002, targetPort: 9002, appProtocol: 'http2' }],
-  },
-};
+export const CONFIG_FILE = 'testing-filter.yaml';
+export const TESTING_CONFIG_PATH = path.resolve(__dirname, '../e2e/fixtures/epp-config/testing-filter.yaml');
 
 export function simDeployment(replicas: number) {
   return {
