@@ -1,7 +1,8 @@
 // The CRDs kgateway v2.2.0 needs on the test cluster besides GIE's (`cluster up` installs those): the Gateway API
-// experimental channel of the version kgateway's go.mod requires (v1.4.1: XListenerSet, TCPRoute/TLSRoute
-// v1alpha2, …), in place of the cluster's newer standard channel, and kgateway's own from its module
-// (install/helm/kgateway-crds/templates).
+// experimental channel of the cluster's version over its standard one (TCPRoute/TLSRoute v1alpha2, …), XListenerSet
+// from the Gateway API version kgateway's go.mod requires (v1.4.1; later versions dropped it), and kgateway's own
+// from its module (install/helm/kgateway-crds/templates). Replacing the cluster's CRDs with v1.4.1's instead means
+// deleting them first, and a CRD deleted seconds after creation can hang in "storage is (re)initializing".
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -55,11 +56,17 @@ function stripCel(node: unknown): void {
 export function kgatewayCrdFiles(p: KgatewayPaths, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const out: string[] = [];
-  const experimental = path.join(p.gatewayApi, 'config/crd/experimental');
+  const experimental = path.join(p.clusterGatewayApi, 'config/crd/experimental');
   for (const f of fs.readdirSync(experimental).sort()) {
-    if (!f.endsWith('.yaml') || f === 'kustomization.yaml') continue;
-    out.push(copy(path.join(experimental, f), dir, `gwapi-${f}`));
+    // The safe-upgrades policy is what forbids experimental CRDs over standard ones: the test removes it.
+    if (!f.endsWith('.yaml') || f === 'kustomization.yaml' || f.includes('vap_')) continue;
+    out.push(copy(path.join(experimental, f), dir, `gwapi-experimental-${f}`));
   }
+  const xls = path.join(
+    p.gatewayApi,
+    'config/crd/experimental/gateway.networking.x-k8s.io_xlistenersets.yaml',
+  );
+  out.push(copy(xls, dir, 'gwapi-kgateway-xlistenersets.yaml'));
   const own = path.join(p.src, 'install/helm/kgateway-crds/templates');
   for (const f of fs.readdirSync(own).sort()) {
     if (!f.endsWith('.yaml')) continue;
