@@ -45,6 +45,7 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
   let restarts = 0;
+  let touches = 0;
   const startKgateway = () => {
     kgw = c.spawn([
       'env',
@@ -77,7 +78,30 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
         await waitFor(what, probe, { timeoutMs: ms, everyMs: 1000 });
         return;
       } catch (err) {
-        if (attempt === 2) throw err;
+        if (attempt === 2) {
+          console.log(`kgateway log (tail):\n${kgwLog.slice(-5000)}`);
+          throw err;
+        }
+      }
+      // kgateway reads the pool's pods from an index that is no dependency of the route's translation: a spec
+      // change of the HTTPRoute re-translates it. Failing that, a restart.
+      if (attempt === 0) {
+        touches++;
+        console.log(
+          `kgateway: ${what} not in Envoy after ${ms} ms: HTTPRoute spec touched (${touches} so far)`,
+        );
+        const timeout = `${300 - touches}s`;
+        await c.kubectl([
+          'patch',
+          'httproute',
+          'llm-route',
+          '-n',
+          r.NS,
+          '--type=json',
+          '-p',
+          JSON.stringify([{ op: 'replace', path: '/spec/rules/0/timeouts/request', value: timeout }]),
+        ]);
+        continue;
       }
       restarts++;
       console.log(`kgateway: ${what} not in Envoy after ${ms} ms: restarting kgateway (${restarts} so far)`);
@@ -209,7 +233,7 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
     startKgateway();
     await untilEnvoyHas('the listener and the pool’s per-route ext_proc config', programmed, 40_000);
     console.log(
-      `kgateway: Envoy programmed ${Date.now() - tk} ms after kgateway's first start (${restarts} restarts)`,
+      `kgateway: Envoy programmed ${Date.now() - tk} ms after kgateway's first start (${touches} route touches, ${restarts} restarts)`,
     );
 
     const first = await waitFor(
@@ -361,6 +385,7 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
       timeoutMs: 120_000,
       everyMs: 500,
     });
+    await untilEnvoyHas('the listener and the pool’s per-route ext_proc config', programmed, 40_000);
     await waitFor('a 200 through the restarted EPP', async () => (await complete('back')).code === '200', {
       timeoutMs: 120_000,
       everyMs: 500,
