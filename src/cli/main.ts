@@ -89,6 +89,9 @@ export function main(argv: string[]): void {
   run(argv).then(
     (code) => {
       process.exitCode = code;
+      // A failed start (a first list refused, a port taken) may leave watches, retry timers or sockets behind that
+      // would keep the process alive without serving: on failure, exit (stdout and stderr are synchronous here).
+      if (code !== 0) setImmediate(() => process.exit(code));
     },
     (err: unknown) => {
       console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
