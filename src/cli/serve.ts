@@ -209,6 +209,7 @@ export async function runServe(args: string[]): Promise<number> {
             client,
             xdsAddress: envoyXds,
             namespace: values.namespace,
+            lookup: kube.lookup,
             onChange: () => status?.notify(),
           });
       // Every replica serves xDS; only the holder of the Lease writes status.

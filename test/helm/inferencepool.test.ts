@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { load, loadAll } from 'js-yaml';
 import { parseEndpointPickerConfig } from '../../src/epp/config/loader';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
-import { leaseHolderPid, postThrough, startNodeAgent, until } from '../kubernetes/fixtures';
+import { leaseHolderPid, servedByPool, startNodeAgent, until } from '../kubernetes/fixtures';
 import { tmpDir } from '../support/tmp';
 
 const missing = clusterToolsMissing();
@@ -525,24 +525,11 @@ describeCluster('helm/inferencepool', () => {
         },
       },
     });
-    const poolIps = async () =>
-      (await c.getJson<{ items: { status: { podIP?: string } }[] }>(['pods', '-l', `app=${POOL}`])).items
-        .map((p) => p.status.podIP)
-        .filter(Boolean) as string[];
     // FailClose: a 200 needs the EPP (TLS, on the chart's ServiceAccount) to have read the pool and its pods.
     const completion = async (what: string) => {
       const t = Date.now();
-      const r = await until(
-        what,
-        async () => {
-          const x = await postThrough(c, URL, BODY);
-          return x.code === '200' ? x : undefined;
-        },
-        180_000,
-      );
+      expect(await servedByPool(c, URL, BODY, POOL, 180_000)).toMatch(/^10\.244\.1\.\d+$/);
       console.log(`${what}: ${Date.now() - t} ms`);
-      const ips = await poolIps();
-      expect(ips.some((ip) => r.servedBy.startsWith(ip))).toBe(true);
     };
     await completion('a 200 through the Gateway from the chart’s EPP');
 

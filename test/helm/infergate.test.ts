@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { loadAll } from 'js-yaml';
 import { sleep, waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
-import { postThrough } from '../kubernetes/fixtures';
+import { servedByPool } from '../kubernetes/fixtures';
 import { tmpDir } from '../support/tmp';
 
 const missing = clusterToolsMissing();
@@ -371,21 +371,7 @@ describeCluster('helm/infergate on the test cluster', () => {
     console.log(`helm/infergate: Gateway Programmed ${Date.now() - t0} ms after helm install started`);
     const cls = await c.getJson<K8sObject>(['gatewayclass', 'infergate']);
     expect(condition(cls, 'Accepted')?.status).toBe('True');
-    const pods = await c.getJson<{ items: { status: { podIP?: string } }[] }>([
-      'pods',
-      '-l',
-      'app=vllm-llama3-8b-instruct',
-    ]);
-    const ips = pods.items.map((p) => p.status.podIP).filter(Boolean) as string[];
-    const r = await waitFor(
-      'a 200 through the managed Envoy',
-      async () => {
-        const x = await postThrough(c, URL, BODY);
-        return x.code === '200' ? x : undefined;
-      },
-      { timeoutMs: 60_000, everyMs: 500 },
-    );
-    expect(ips.some((ip) => r.servedBy.startsWith(ip))).toBe(true);
+    expect(await servedByPool(c, URL, BODY, 'vllm-llama3-8b-instruct', 60_000)).toMatch(/^10\.244\.1\.\d+$/);
     expect((await routeStatus('chart-route'))?.conditions.map((x) => `${x.type}=${x.status}`).sort()).toEqual(
       ['Accepted=True', 'ResolvedRefs=True'],
     );
@@ -496,15 +482,7 @@ describeCluster('helm/infergate on the test cluster', () => {
     expect((await routeStatus('after-upgrade'))?.conditions.find((x) => x.type === 'Accepted')?.status).toBe(
       'True',
     );
-    const r = await waitFor(
-      'a 200 through the managed Envoy after the upgrade',
-      async () => {
-        const x = await postThrough(c, URL, BODY);
-        return x.code === '200' ? x : undefined;
-      },
-      { timeoutMs: 60_000, everyMs: 500 },
-    );
-    expect(r.servedBy).not.toBe('');
+    expect(await servedByPool(c, URL, BODY, 'vllm-llama3-8b-instruct', 60_000)).toMatch(/^10\.244\.1\.\d+$/);
   });
 
   test('helm uninstall (after the Gateway, which owns its Envoy objects) leaves none of the chart’s objects', async () => {

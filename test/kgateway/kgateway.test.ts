@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
-import { startNodeAgent } from '../kubernetes/fixtures';
+import { postThrough, startNodeAgent } from '../kubernetes/fixtures';
 import { tmpDir } from '../support/tmp';
 import { kgatewayCrdFiles, kgatewayMissing, kgatewayPaths } from './crds';
 import * as r from './resources';
@@ -113,29 +113,9 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
     }
   }
 
-  /** One completion through kgateway's Envoy; the prompt goes on stdin (long prefixes exceed no argv limit). */
-  async function complete(prompt: string, headers: Record<string, string> = {}): Promise<Reply> {
-    const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    const body = JSON.stringify({ model: r.MODEL, prompt, max_tokens: 2 });
-    const res = await c.exec(
-      [
-        'curl',
-        '-s',
-        '-o',
-        '/dev/null',
-        '-D',
-        '-',
-        '--max-time',
-        '10',
-        '-H',
-        'content-type: application/json',
-        ...h,
-      ].concat(['--data-binary', '@-', URL]),
-      { input: body },
-    );
-    const code = /^HTTP\/[\d.]+ (\d+)/m.exec(res.stdout)?.[1] ?? `curl exit ${res.code}`;
-    return { code, servedBy: /^x-infergate-sim: (.+?)\r?$/im.exec(res.stdout)?.[1] ?? '' };
-  }
+  /** One completion through kgateway's Envoy. */
+  const complete = (prompt: string, headers: Record<string, string> = {}): Promise<Reply> =>
+    postThrough(c, URL, JSON.stringify({ model: r.MODEL, prompt, max_tokens: 2 }), headers);
   const ipOf = (servedBy: string) => servedBy.split(':')[0];
 
   async function readyPods(selector: string): Promise<string[]> {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
 import { tmpDir } from '../support/tmp';
-import { leaseHolderPid, postThrough, startNodeAgent, steadyLoad } from './fixtures';
+import { leaseHolderPid, servedByPool, startNodeAgent, steadyLoad } from './fixtures';
 
 const missing = clusterToolsMissing();
 if (missing) console.log(`examples-cluster skipped: the pinned cluster binaries are not cached (${missing})`);
@@ -62,21 +62,7 @@ describeCluster('examples/kubernetes on the test cluster', () => {
     );
     console.log(`examples/kubernetes: Gateway Programmed ${Date.now() - t0} ms after kubectl apply returned`);
     expect(gw.status?.addresses?.length).toBe(1);
-    const pods = await c.getJson<{ items: { status: { podIP?: string } }[] }>([
-      'pods',
-      '-l',
-      'app=vllm-llama3-8b-instruct',
-    ]);
-    const ips = pods.items.map((p) => p.status.podIP).filter(Boolean) as string[];
-    const r = await waitFor(
-      'a 200 through the Gateway',
-      async () => {
-        const x = await postThrough(c, URL, BODY);
-        return x.code === '200' ? x : undefined;
-      },
-      { timeoutMs: 120_000, everyMs: 500 },
-    );
-    expect(ips.some((ip) => r.servedBy.startsWith(ip))).toBe(true);
+    expect(await servedByPool(c, URL, BODY, 'vllm-llama3-8b-instruct')).toMatch(/^10\.244\.1\.\d+$/);
     const route = await c.getJson<Obj>(['httproute', 'llm-route']);
     const ours = route.status?.parents?.find((p) => p.controllerName === 'infergate.io/gateway-controller');
     expect(ours?.conditions.map((x) => `${x.type}=${x.status}`).sort()).toEqual([

@@ -82,30 +82,50 @@ export async function leaseHolderPid(
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-/** POST BODY to URL with curl inside the namespace: the status code and the simulator that answered. */
+/**
+ * POST BODY to URL with curl inside the namespace (the body on stdin: long prompts exceed no argv limit), with
+ * optional extra HEADERS: the status code and the simulator that answered (its x-infergate-sim header).
+ */
 export async function postThrough(
   c: Cluster,
   url: string,
   body: string,
+  headers: Record<string, string> = {},
 ): Promise<{ code: string; servedBy: string }> {
-  const r = await c.exec([
-    'curl',
-    '-s',
-    '-o',
-    '/dev/null',
-    '-D',
-    '-',
-    '--max-time',
-    '10',
-    '-H',
-    'content-type: application/json',
-    '-d',
-    body,
-    url,
-  ]);
+  const extra = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const r = await c.exec(
+    ['curl', '-s', '-o', '/dev/null', '-D', '-', '--max-time', '10', '-H', 'content-type: application/json']
+      .concat(extra)
+      .concat(['--data-binary', '@-', url]),
+    { input: body },
+  );
   const code = /^HTTP\/[\d.]+ (\d+)/m.exec(r.stdout)?.[1] ?? `curl exit ${r.code}`;
   const servedBy = /^x-infergate-sim: (.+?)\r?$/im.exec(r.stdout)?.[1] ?? '';
   return { code, servedBy };
+}
+
+/** Waits for a 200 through URL and returns which of the pods labelled app=APP answered it (throws if none did). */
+export async function servedByPool(
+  c: Cluster,
+  url: string,
+  body: string,
+  app: string,
+  timeoutMs = 120_000,
+): Promise<string> {
+  const r = await until(
+    `a 200 through ${url}`,
+    async () => {
+      const x = await postThrough(c, url, body);
+      return x.code === '200' ? x : undefined;
+    },
+    timeoutMs,
+  );
+  const pods = (await c.getJson<{ items: { status: { podIP?: string } }[] }>(['pods', '-l', `app=${app}`]))
+    .items;
+  const ip = pods.map((p) => p.status.podIP).find((x) => x && r.servedBy.startsWith(`${x}:`));
+  if (!ip)
+    throw new Error(`the answer came from ${r.servedBy || '(no x-infergate-sim)'}, not a pod of app=${app}`);
+  return ip;
 }
 
 export interface LoadResult {

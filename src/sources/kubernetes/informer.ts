@@ -5,7 +5,7 @@
 
 import { logger } from '../../util/log';
 import type { KubeClient } from './client';
-import { requestJson } from './http';
+import { apiMessage, requestJson } from './http';
 import { collectionPath, apiVersionOf, type KindSpec } from './kinds';
 
 const log = logger('sources.kubernetes');
@@ -44,7 +44,7 @@ export async function served(client: KubeClient, kind: KindSpec): Promise<boolea
   const base = kind.group ? `/apis/${kind.group}/${kind.version}` : `/api/${kind.version}`;
   const r = await getJson(client, base);
   if (r.status === 404) return false;
-  if (r.status !== 200) throw new Error(`discovery ${base}: HTTP ${r.status}: ${describe(r.body)}`);
+  if (r.status !== 200) throw new Error(`discovery ${base}: HTTP ${r.status}: ${apiMessage(r)}`);
   const resources = (r.body as { resources?: { name: string }[] }).resources ?? [];
   return resources.some((x) => x.name === kind.plural);
 }
@@ -106,7 +106,7 @@ export class Informer {
     do {
       const path = `${collectionPath(this.kind, this.opts.namespace)}?${this.query(cont ? { limit: '500', continue: cont } : { limit: '500' })}`;
       const r = await getJson(this.client, path);
-      if (r.status !== 200) throw new Error(`list ${this.kind.kind}: HTTP ${r.status}: ${describe(r.body)}`);
+      if (r.status !== 200) throw new Error(`list ${this.kind.kind}: HTTP ${r.status}: ${apiMessage(r)}`);
       const body = r.body as {
         items?: KubeObject[];
         metadata?: { resourceVersion?: string; continue?: string };
@@ -233,10 +233,4 @@ function selectors(o: InformerOptions): Record<string, string> {
   if (o.fieldSelector) out.fieldSelector = o.fieldSelector;
   if (o.labelSelector) out.labelSelector = o.labelSelector;
   return out;
-}
-
-function describe(body: unknown): string {
-  if (body && typeof body === 'object' && 'message' in body)
-    return String((body as { message: unknown }).message);
-  return String(body).slice(0, 200);
 }

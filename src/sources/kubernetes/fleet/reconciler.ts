@@ -8,7 +8,8 @@ import { logger } from '../../../util/log';
 import type { KubeClient } from '../client';
 import { apiMessage, requestJson } from '../http';
 import { Informer, type KubeObject } from '../informer';
-import type { KindSpec } from '../kinds';
+import { collectionPath, SERVICE, type KindSpec } from '../kinds';
+import type { ObjectLookup } from '../source';
 import { DEFAULT_PARAMS, parseParams, type FleetParams } from './params';
 import { GATEWAY_NAME_LABEL, MANAGED_BY, MANAGER, renderFleet, type FleetGateway, type Obj } from './render';
 
@@ -21,7 +22,6 @@ const DEPLOYMENT: KindSpec = {
   plural: 'deployments',
   namespaced: true,
 };
-const SERVICE: KindSpec = { kind: 'Service', group: '', version: 'v1', plural: 'services', namespaced: true };
 const CONFIG_MAP: KindSpec = {
   kind: 'ConfigMap',
   group: '',
@@ -37,6 +37,8 @@ export interface FleetOptions {
   /** Where the managed Envoys reach the control plane's xDS (host:port; a Service name in a real cluster). */
   xdsAddress: string;
   namespace?: string;
+  /** The source's informers (KubernetesSource.lookup): Gateways and GatewayClasses are read there, not with GETs. */
+  lookup: ObjectLookup;
   /** Called when an owned object changes (a Deployment became ready, a Service got its address). */
   onChange?: () => void;
   /** Re-apply everything this often even when nothing changed (puts back edits), default 5 min. */
@@ -95,8 +97,12 @@ export class FleetReconciler {
   }
 
   private cached(kind: KindSpec, namespace: string, name: string): KubeObject | undefined {
-    const inf = this.informers[KINDS.indexOf(kind)];
-    return inf.list_().find((o) => o.metadata.namespace === namespace && o.metadata.name === name);
+    return this.informers[KINDS.indexOf(kind)].get(namespace, name);
+  }
+
+  private gatewayApi(kind: string, namespace: string | undefined, name: string): Raw | undefined {
+    const ref = { group: 'gateway.networking.k8s.io', version: 'v1', kind, namespace, name };
+    return this.o.lookup(ref) as Raw | undefined;
   }
 
   /** One pass over the Gateways of ours (their "ns/name" keys, from the latest compile). */
@@ -119,9 +125,7 @@ export class FleetReconciler {
       const [namespace, name] = key.split('/');
       keep.add(key);
       try {
-        const gw = await this.get(
-          `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/gateways/${name}`,
-        );
+        const gw = this.gatewayApi('Gateway', namespace, name);
         if (!gw) continue; // deleted since the compile
         const spec = gw.spec ?? {};
         const className = String(spec.gatewayClassName ?? '');
@@ -186,7 +190,7 @@ export class FleetReconciler {
   }
 
   private async classParams(className: string): Promise<{ params?: FleetParams; problems: string[] }> {
-    const cls = await this.get(`/apis/gateway.networking.k8s.io/v1/gatewayclasses/${className}`);
+    const cls = this.gatewayApi('GatewayClass', undefined, className);
     const ref = (cls?.spec?.parametersRef ?? undefined) as
       { group?: string; kind?: string; name?: string; namespace?: string } | undefined;
     if (!ref) return { params: DEFAULT_PARAMS, problems: [] };
@@ -235,9 +239,8 @@ export class FleetReconciler {
     const hash = createHash('sha256').update(JSON.stringify(obj)).digest('hex');
     const present = this.cached(kind, obj.metadata.namespace, obj.metadata.name);
     if (!force && present && this.applied.get(id) === hash) return false;
-    const base = kind.group ? `/apis/${kind.group}/${kind.version}` : `/api/${kind.version}`;
     const path =
-      `${base}/namespaces/${obj.metadata.namespace}/${kind.plural}/${obj.metadata.name}` +
+      `${collectionPath(kind, obj.metadata.namespace)}/${obj.metadata.name}` +
       `?fieldManager=${FIELD_MANAGER}&force=true`;
     const r = await requestJson(this.o.client, 'PATCH', path, obj, 'application/apply-patch+yaml');
     if (r.status !== 200 && r.status !== 201) {
@@ -260,12 +263,11 @@ export class FleetReconciler {
         );
         if (!gwName || !owner || keep.has(`${o.metadata.namespace}/${gwName}`)) continue;
         if (o.metadata.deletionTimestamp) continue;
-        const base = kind.group ? `/apis/${kind.group}/${kind.version}` : `/api/${kind.version}`;
         const id = `${kind.kind} ${o.metadata.namespace}/${o.metadata.name}`;
         const r = await requestJson(
           this.o.client,
           'DELETE',
-          `${base}/namespaces/${o.metadata.namespace}/${kind.plural}/${o.metadata.name}`,
+          `${collectionPath(kind, o.metadata.namespace)}/${o.metadata.name}`,
           { propagationPolicy: 'Background' },
         );
         if (r.status === 200 || r.status === 202 || r.status === 404) {
