@@ -8,6 +8,10 @@ import * as path from 'node:path';
 export const NS = 'default';
 export const POOL = 'vllm-llama3-8b-instruct';
 export const EPP = `${POOL}-epp`;
+/** A second pool and release, FailOpen from the start, on its own hostname (see the FailOpen test). */
+export const OPEN_POOL = 'vllm-failopen';
+export const OPEN_EPP = `${OPEN_POOL}-epp`;
+export const OPEN_HOST = 'failopen.example.com';
 export const GATEWAY = 'inference-gateway';
 export const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 /** The Gateway listener; kgateway maps ports below 1024 to port + 8000, so a high port keeps the numbers equal. */
@@ -32,32 +36,37 @@ export const gateway = {
   },
 };
 
-export const route = {
-  apiVersion: 'gateway.networking.k8s.io/v1',
-  kind: 'HTTPRoute',
-  metadata: { name: 'llm-route', namespace: NS },
-  spec: {
-    parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: GATEWAY }],
-    rules: [
-      {
-        matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-        backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: POOL }],
-        timeouts: { request: '300s' },
-      },
-    ],
-  },
-};
+/** An HTTPRoute `/` → POOL_NAME (on HOSTNAME when given), as the GIE getting-started kgateway tab writes it. */
+export function route(name: string, pool: string, hostname?: string) {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: NS },
+    spec: {
+      parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: GATEWAY }],
+      ...(hostname ? { hostnames: [hostname] } : {}),
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+          backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: pool }],
+          timeouts: { request: '300s' },
+        },
+      ],
+    },
+  };
+}
+export const ROUTES = [route('llm-route', POOL), route('llm-route-failopen', OPEN_POOL, OPEN_HOST)];
 
 /**
  * helm/inferencepool's values for this pool behind kgateway, as `helm --set` arguments (release name = pool name):
- * provider.name=kgateway, FailClose, and the EPP's config file (CONFIG_FILE with the testing filter, or the chart's
- * default-plugins.yaml). Requests small enough for the node agent's node.
+ * provider.name=kgateway, the failure mode, and the EPP's config file (CONFIG_FILE with the testing filter, or the
+ * chart's default-plugins.yaml). Requests small enough for the node agent's node.
  */
-export function chartValues(configFile: string): string[] {
+export function chartValues(configFile: string, pool = POOL, failureMode = 'FailClose'): string[] {
   return [
     ['provider.name', 'kgateway'],
-    ['inferencePool.modelServers.matchLabels.app', POOL],
-    ['inferenceExtension.failureMode', 'FailClose'],
+    ['inferencePool.modelServers.matchLabels.app', pool],
+    ['inferenceExtension.failureMode', failureMode],
     ['inferenceExtension.pluginsConfigFile', configFile],
     ['inferenceExtension.resources.requests.cpu', '100m'],
     ['inferenceExtension.resources.requests.memory', '256Mi'],
@@ -66,16 +75,16 @@ export function chartValues(configFile: string): string[] {
 export const CONFIG_FILE = 'testing-filter.yaml';
 export const TESTING_CONFIG_PATH = path.resolve(__dirname, '../e2e/fixtures/epp-config/testing-filter.yaml');
 
-export function simDeployment(replicas: number) {
+export function simDeployment(replicas: number, pool = POOL) {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: POOL, namespace: NS },
+    metadata: { name: pool, namespace: NS },
     spec: {
       replicas,
-      selector: { matchLabels: { app: POOL } },
+      selector: { matchLabels: { app: pool } },
       template: {
-        metadata: { labels: { app: POOL } },
+        metadata: { labels: { app: pool } },
         spec: {
           containers: [
             {
