@@ -1,11 +1,14 @@
 // The node agent: registers a Node, runs the Pods bound to it (pod.ts) on addresses from its pod CIDR, finishes
-// their deletion as the kubelet does, and keeps a hosts file of Service names -> ready endpoint addresses.
+// their deletion as the kubelet does, and keeps a hosts file of Service names. In the bridge pod network each Pod
+// gets a network namespace of its own (pod-network.ts) and a userspace proxy serves ClusterIPs (service-proxy.ts).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Kube, type KubeObject, type WatchEvent } from './kube';
 import { PodRun, type ImageSpec, type Pod } from './pod';
+import { attachNode, PodNetwork, type PodNetworkMode } from './pod-network';
+import { proxyTable, ServiceProxy, type EndpointSlice, type Service } from './service-proxy';
 
 export interface AgentOptions {
   kubeconfig: string;
@@ -17,18 +20,19 @@ export interface AgentOptions {
   stateDir: string;
   /** The hosts file bound over /etc/hosts in the cluster namespace (scripts/cluster writes DIR/hosts). */
   hostsFile?: string;
+  /** shared (default): every Pod on the cluster namespace's loopback; bridge: a namespace per Pod, see README. */
+  podNetwork?: PodNetworkMode;
   log?: (msg: string) => void;
 }
-
-type Slice = KubeObject & {
-  endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
-};
 
 export class NodeAgent {
   private readonly kube: Kube;
   private readonly pods = new Map<string, PodRun>();
   private readonly used = new Set<string>();
-  private readonly slices = new Map<string, Slice>();
+  private readonly slices = new Map<string, EndpointSlice>();
+  private readonly services = new Map<string, Service>();
+  private readonly nets = new Map<string, PodNetwork>();
+  private proxy?: ServiceProxy;
   private readonly stops: (() => void)[] = [];
   private heartbeat?: NodeJS.Timeout;
   private next = 0;
@@ -45,7 +49,15 @@ export class NodeAgent {
     return this.o.podCIDR.split('/')[0].split('.').slice(0, 3).join('.');
   }
 
+  private get bridge() {
+    return this.o.podNetwork === 'bridge';
+  }
+
   async start() {
+    if (this.bridge) {
+      await attachNode(`${this.base}.1`, Number(this.o.podCIDR.split('/')[1] ?? 24));
+      this.proxy = new ServiceProxy(this.log);
+    }
     await this.register();
     this.heartbeat = setInterval(
       () => void this.nodeStatus().catch((e) => this.log(`heartbeat: ${e.message}`)),
@@ -56,18 +68,24 @@ export class NodeAgent {
     this.stops.push(
       this.kube.informer(`/api/v1/pods?fieldSelector=${selector}`, (e) => void this.onPod(e), onError),
     );
-    if (this.o.hostsFile) {
+    if (this.o.hostsFile || this.bridge) {
       this.stops.push(
         this.kube.informer('/apis/discovery.k8s.io/v1/endpointslices', (e) => this.onSlice(e), onError),
       );
+    }
+    if (this.bridge) {
+      this.stops.push(this.kube.informer('/api/v1/services', (e) => this.onService(e), onError));
     }
   }
 
   async stop() {
     clearInterval(this.heartbeat);
     for (const s of this.stops) s();
+    this.proxy?.close();
     await Promise.all([...this.pods.values()].map((p) => p.stop(2000)));
     this.pods.clear();
+    await Promise.all([...this.nets.values()].map((n) => n.remove()));
+    this.nets.clear();
   }
 
   private async register() {
@@ -138,6 +156,8 @@ export class NodeAgent {
       if (run) {
         this.pods.delete(uid);
         await run.stop(Math.min(Number(pod.metadata.deletionGracePeriodSeconds ?? 30), 10) * 1000);
+        await this.nets.get(uid)?.remove();
+        this.nets.delete(uid);
         this.used.delete(run.ip);
       }
       if (e.type !== 'DELETED') {
@@ -168,35 +188,72 @@ export class NodeAgent {
     fs.mkdirSync(dir, { recursive: true });
     const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
     const ip = podIP && !this.used.has(podIP) ? (this.used.add(podIP), podIP) : this.allocate();
-    const r = new PodRun(pod, ip, this.kube, this.o.images, dir, this.log);
+    const r = new PodRun(pod, ip, this.kube, this.o.images, dir, this.log, await this.podNetwork(pod, ip));
     this.pods.set(uid, r);
     await r.start().catch((err) => this.log(`${r.name}: ${err.message}`));
   }
 
-  private onSlice(e: WatchEvent) {
-    const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
-    if (e.type === 'DELETED') this.slices.delete(key);
-    else if (e.type === 'ADDED' || e.type === 'MODIFIED') this.slices.set(key, e.object as Slice);
-    this.writeHosts();
+  /** Bridge mode: the Pod's namespace and veth, made before any of its containers starts; its path for nsenter. */
+  private async podNetwork(pod: Pod, ip: string): Promise<string | undefined> {
+    if (!this.bridge) return undefined;
+    const uid = pod.metadata.uid ?? '';
+    const n = new PodNetwork(uid, ip, Number(this.o.podCIDR.split('/')[1] ?? 24), `${this.base}.1`);
+    this.nets.set(uid, n);
+    await n.create();
+    this.log(`${pod.metadata.namespace}/${pod.metadata.name}: netns ${n.netns}, eth0 ${ip}`);
+    return n.path;
   }
 
-  // No cluster DNS: each Service name resolves to its ready endpoints. Written in place (the file is a bind mount).
+  private onSlice(e: WatchEvent) {
+    this.track(this.slices, e);
+  }
+
+  private onService(e: WatchEvent) {
+    this.track(this.services, e);
+  }
+
+  private track<T extends KubeObject>(m: Map<string, T>, e: WatchEvent) {
+    const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
+    if (e.type === 'DELETED') m.delete(key);
+    else if (e.type === 'ADDED' || e.type === 'MODIFIED') m.set(key, e.object as T);
+    else return;
+    if (this.o.hostsFile) this.writeHosts();
+    this.proxy?.update(
+      proxyTable(this.services.values(), this.slices.values(), {
+        host: this.kube.server.hostname,
+        port: Number(this.kube.server.port || 443),
+      }),
+    );
+  }
+
+  // No cluster DNS. Shared mode: each Service name resolves to its ready endpoints. Bridge mode: to its ClusterIP
+  // (the proxy balances, as with real cluster DNS), a headless Service's to its ready endpoints. Written in place
+  // (the file is a bind mount).
   private writeHosts() {
-    const lines = [
-      '# node-agent: Service names -> ready endpoint addresses',
-      '127.0.0.1\tkubernetes.default.svc kubernetes.default.svc.cluster.local',
-    ];
-    for (const s of [...this.slices.values()].sort((a, b) =>
-      a.metadata.name.localeCompare(b.metadata.name),
-    )) {
+    const lines = ['# node-agent: Service names'];
+    const add = (ip: string, ns: string | undefined, svc: string) =>
+      lines.push(`${ip}\t${svc}.${ns}.svc ${svc}.${ns}.svc.cluster.local`);
+    if (!this.bridge) add('127.0.0.1', 'default', 'kubernetes');
+    const clusterIPs = new Set<string>();
+    if (this.bridge) {
+      for (const s of [...this.services.values()].sort((a, b) => byName(a, b))) {
+        const ip = s.spec?.clusterIP;
+        if (!ip || ip === 'None') continue;
+        clusterIPs.add(`${s.metadata.namespace}/${s.metadata.name}`);
+        add(ip, s.metadata.namespace, s.metadata.name);
+      }
+    }
+    for (const s of [...this.slices.values()].sort((a, b) => byName(a, b))) {
       const svc = s.metadata.labels?.['kubernetes.io/service-name'];
-      if (!svc) continue;
-      const name = `${svc}.${s.metadata.namespace}.svc`;
+      if (!svc || clusterIPs.has(`${s.metadata.namespace}/${svc}`)) continue;
       for (const ep of s.endpoints ?? []) {
         if (ep.conditions?.ready === false) continue;
-        for (const a of ep.addresses) lines.push(`${a}\t${name} ${name}.cluster.local`);
+        for (const a of ep.addresses) add(a, s.metadata.namespace, svc);
       }
     }
     fs.writeFileSync(this.o.hostsFile!, `${this.hostsHeader}${lines.join('\n')}\n`);
   }
 }
+
+const byName = (a: KubeObject, b: KubeObject) =>
+  `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`);

@@ -26,7 +26,7 @@ export interface WatchEvent {
 }
 
 export class Kube {
-  private readonly server: URL;
+  readonly server: URL;
   private readonly ca: Buffer;
   private readonly token: string;
 

@@ -1,6 +1,7 @@
 // node-agent CLI, run inside the cluster's namespace:
 //   scripts/cluster exec DIR -- node -r ts-node/register/transpile-only test/support/node-agent/main.ts \
 //     --node NAME --pod-cidr 10.244.1.0/24 [--images FILE.json] [--state DIR] [--hosts DIR/hosts]
+//     [--pod-network shared|bridge]   (default: what scripts/cluster up recorded in DIR/run/pod-network)
 // Stops every pod process on SIGTERM/SIGINT.
 
 import * as fs from 'node:fs';
@@ -33,9 +34,15 @@ async function main() {
   const kubeconfig = a.kubeconfig ?? process.env.KUBECONFIG;
   if (!kubeconfig || !a.node || !a['pod-cidr']) {
     throw new Error(
-      'usage: main.ts --node NAME --pod-cidr CIDR [--kubeconfig F] [--images F] [--state D] [--hosts F]',
+      'usage: main.ts --node NAME --pod-cidr CIDR [--kubeconfig F] [--images F] [--state D] [--hosts F] ' +
+        '[--pod-network shared|bridge]',
     );
   }
+  const recorded = path.join(path.dirname(kubeconfig), 'run/pod-network');
+  const podNetwork =
+    a['pod-network'] ?? (fs.existsSync(recorded) ? fs.readFileSync(recorded, 'utf8').trim() : 'shared');
+  if (podNetwork !== 'shared' && podNetwork !== 'bridge')
+    throw new Error(`--pod-network ${podNetwork}: shared or bridge`);
   const extra = a.images ? (JSON.parse(fs.readFileSync(a.images, 'utf8')) as Record<string, ImageSpec>) : {};
   const stateDir = a.state ?? path.join(path.dirname(kubeconfig), 'node-agent', a.node);
   const hosts = a.hosts ?? path.join(path.dirname(kubeconfig), 'hosts');
@@ -46,6 +53,7 @@ async function main() {
     images: { ...DEFAULT_IMAGES, ...extra },
     stateDir,
     hostsFile: fs.existsSync(hosts) ? hosts : undefined,
+    podNetwork,
   });
   const stop = async () => {
     await agent.stop();

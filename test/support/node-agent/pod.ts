@@ -1,5 +1,6 @@
-// One Pod on the node agent: its containers as local processes sharing the pod's address, each in a private mount
-// namespace where its volumes are bind-mounted at their mountPath; readiness probes; the Pod's status.
+// One Pod on the node agent: its containers as local processes sharing the pod's address (in bridge mode: inside
+// the Pod's network namespace), each in a private mount namespace where its volumes are bind-mounted at their
+// mountPath; readiness probes; the Pod's status.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -64,6 +65,8 @@ export class PodRun {
     private readonly images: Record<string, ImageSpec>,
     private readonly dir: string,
     private readonly log: (msg: string) => void,
+    /** Bridge pod network: the Pod's network namespace (/run/netns/NAME) every container runs in. */
+    private readonly netns?: string,
   ) {
     this.running = pod.spec.containers.map((c) => ({ c, ready: false, restarts: 0 }));
   }
@@ -92,8 +95,9 @@ export class PodRun {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/root',
       HOSTNAME: this.pod.metadata.name,
-      KUBERNETES_SERVICE_HOST: '127.0.0.1',
-      KUBERNETES_SERVICE_PORT: '6443',
+      // In bridge mode the agent's Service proxy serves default/kubernetes at its ClusterIP, as in a real cluster.
+      KUBERNETES_SERVICE_HOST: this.netns ? '10.96.0.1' : '127.0.0.1',
+      KUBERNETES_SERVICE_PORT: this.netns ? '443' : '6443',
     };
     for (const e of c.env ?? []) {
       const f = e.valueFrom;
@@ -139,15 +143,14 @@ export class PodRun {
     const script =
       'while [ "$1" != -- ]; do mkdir -p "$2" && mount --bind "$1" "$2" || exit 97; shift 2; done; shift; exec "$@"';
     const logFile = fs.openSync(path.join(this.dir, `${r.c.name}.log`), 'a');
-    r.child = spawn(
-      'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...mounts, '--', ...argv],
-      {
-        env,
-        cwd: r.c.workingDir ?? this.dir,
-        stdio: ['ignore', logFile, logFile],
-      },
-    );
+    const inMountNs = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...mounts];
+    // nsenter and unshare exec what follows, so the child's pid stays the container process's own.
+    const cmd = this.netns ? ['nsenter', `--net=${this.netns}`, ...inMountNs] : inMountNs;
+    r.child = spawn(cmd[0], [...cmd.slice(1), '--', ...argv], {
+      env,
+      cwd: r.c.workingDir ?? this.dir,
+      stdio: ['ignore', logFile, logFile],
+    });
     fs.closeSync(logFile);
     r.startedAt = new Date().toISOString();
     r.exit = undefined;
