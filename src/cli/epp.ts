@@ -114,7 +114,10 @@ export async function runEpp(args: string[]): Promise<number> {
         'ha-enable-leader-election': { type: 'boolean', default: false },
         'config-file': { type: 'string' },
         'grpc-port': { type: 'string', default: '9002' },
-        'health-port': { type: 'string', default: '9003' },
+        'health-port': { type: 'string' },
+        // Upstream's names, so `infergate epp` runs with the upstream EPP's (and lwepp's) arguments unchanged.
+        'grpc-health-port': { type: 'string' },
+        'zap-encoder': { type: 'string' },
         'metrics-port': { type: 'string', default: '9090' },
         'secure-serving': { type: 'boolean', default: false },
         'cert-path': { type: 'string' },
@@ -133,6 +136,26 @@ export async function runEpp(args: string[]): Promise<number> {
     return usage('--pool and --pool-name name different pools');
   const pool = values.pool ?? values['pool-name'];
   if (!pool) return usage('--pool NAME is required');
+  const h1 = values['health-port'];
+  const h2 = values['grpc-health-port'];
+  if (h1 !== undefined && h2 !== undefined && h1 !== h2)
+    return usage('--health-port and --grpc-health-port name different ports');
+  const healthPort = h1 ?? h2 ?? '9003';
+  // Logs are JSON lines whatever the encoder; the flag is accepted so upstream's arguments work unchanged.
+  const zap = values['zap-encoder'];
+  if (zap !== undefined && zap !== 'json' && zap !== 'console')
+    return usage(`--zap-encoder must be json or console, got ${JSON.stringify(zap)}`);
+  // In a Pod (the API server's Service in the environment) with no paths, read the API server as upstream's EPP
+  // always does: its arguments carry no --kubernetes.
+  if (
+    !values.kubernetes &&
+    positionals.length === 0 &&
+    !values.kubeconfig &&
+    process.env.KUBERNETES_SERVICE_HOST
+  ) {
+    values.kubernetes = true;
+    log.info('no resource paths and running in a Pod: reading the API server (--kubernetes)');
+  }
   if (values.kubernetes && positionals.length)
     return usage('--kubernetes reads the API server; do not also give resource paths');
   if (!values.kubernetes && values.kubeconfig) return usage('--kubeconfig needs --kubernetes');
@@ -177,7 +200,7 @@ export async function runEpp(args: string[]): Promise<number> {
     handle,
     address: values.address,
     grpcPort: portOf(values['grpc-port']),
-    healthPort: portOf(values['health-port']),
+    healthPort: portOf(healthPort),
     metricsPort: portOf(values['metrics-port']),
     secure: values['secure-serving'],
     certPath: values['cert-path'],
@@ -203,7 +226,7 @@ export async function runEpp(args: string[]): Promise<number> {
 function usage(message: string): number {
   console.error(`infergate epp: ${message}\n\nUsage: infergate epp --pool NAME [--pool-namespace NS] (<paths...> | --kubernetes [--kubeconfig FILE])
        [--ha-enable-leader-election] [--config-file epp.yaml]
-       [--grpc-port 9002] [--health-port 9003] [--metrics-port 9090] [--secure-serving] [--cert-path DIR]
+       [--grpc-port 9002] [--health-port 9003 | --grpc-health-port 9003] [--metrics-port 9090] [--secure-serving] [--cert-path DIR]
        [--address 0.0.0.0] [--max-body-bytes N] [--worker-threads N] [--worker-threshold-bytes N]`);
   return 2;
 }

@@ -31,6 +31,7 @@ Usage:
   infergate epp --pool NAME [--pool-namespace NS] (<paths...> | --kubernetes [--kubeconfig FILE])
                 [--config-file epp.yaml] [--grpc-port 9002]
                 [--health-port 9003] [--metrics-port 9090] [--secure-serving]     the Endpoint Picker
+                (also upstream's --pool-name, --grpc-health-port, --zap-encoder; in a Pod with no paths: --kubernetes)
   infergate bbr [--grpc-port 9004] [--health-port 9005]                     the body-based router
   infergate crds [--format yaml|json]        the CRDs infergate ships (InferenceObjective, InferenceModelRewrite,
                                              InferenceModel): infergate crds | kubectl apply --server-side -f -

@@ -1,9 +1,12 @@
 // The `infergate` command as users run it: a real process, real files, real Envoy validating the output.
 
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, infergate } from '../support/cli';
-import { envoyValidate, tmpDir } from '../support/envoy';
+import { envoyValidate, freePort, tmpDir } from '../support/envoy';
+import { checkHealth, ServingStatus } from '../../src/epp/server/health';
+import { stopProcess, waitFor } from '../../src/util/wait';
 
 const QUICKSTART = path.join(ROOT, 'examples', 'quickstart');
 const BROKEN = path.join(ROOT, 'test', 'testdata', 'cli', 'broken');
@@ -89,4 +92,57 @@ describe('infergate validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('spec.targetPorts[1].number');
   });
+});
+
+describe('infergate epp with the upstream EPP’s (and lwepp’s) arguments', () => {
+  it('refuses contradictory or unknown values with exit 2, saying which flag', () => {
+    const base = ['epp', '--pool-name', 'vllm-llama3-8b-instruct', QUICKSTART];
+    const ports = infergate(...base, '--health-port', '9003', '--grpc-health-port', '9005');
+    expect(ports.code).toBe(2);
+    expect(ports.stderr).toContain('--health-port and --grpc-health-port name different ports');
+    const zap = infergate(...base, '--zap-encoder', 'xml');
+    expect(zap.code).toBe(2);
+    expect(zap.stderr).toContain('--zap-encoder must be json or console');
+  });
+
+  it('--pool-name, --pool-namespace, --zap-encoder json, --grpc-port and --grpc-health-port: SERVING on that port', async () => {
+    const [grpc, health, metrics] = [await freePort(), await freePort(), await freePort()];
+    const child = spawn(process.execPath, [
+      path.join(ROOT, 'bin', 'infergate.js'),
+      'epp',
+      '--pool-name',
+      'vllm-llama3-8b-instruct',
+      '--pool-namespace',
+      'default',
+      '--zap-encoder',
+      'json',
+      '--grpc-port',
+      String(grpc),
+      '--grpc-health-port',
+      String(health),
+      '--metrics-port',
+      String(metrics),
+      '--address',
+      '127.0.0.1',
+      QUICKSTART,
+    ]);
+    let logs = '';
+    child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    try {
+      // The fixture's probes ask for service "inference-extension".
+      await waitFor(
+        'SERVING on --grpc-health-port',
+        async () =>
+          (await checkHealth(`127.0.0.1:${health}`, 'inference-extension', 2000)) === ServingStatus.SERVING,
+        {
+          timeoutMs: 60_000,
+          everyMs: 200,
+          abortIf: () => (child.exitCode !== null ? `epp exited ${child.exitCode}:\n${logs}` : undefined),
+        },
+      );
+      expect(logs).toContain(`health ${health}`);
+    } finally {
+      await stopProcess(child);
+    }
+  }, 90_000);
 });
