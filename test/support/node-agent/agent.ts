@@ -70,11 +70,23 @@ export class NodeAgent {
     );
     if (this.o.hostsFile || this.bridge) {
       this.stops.push(
-        this.kube.informer('/apis/discovery.k8s.io/v1/endpointslices', (e) => this.onSlice(e), onError),
+        this.kube.informer(
+          '/apis/discovery.k8s.io/v1/endpointslices',
+          (e) => this.track(this.slices, e),
+          onError,
+          (items) => this.relisted(this.slices, items),
+        ),
       );
     }
     if (this.bridge) {
-      this.stops.push(this.kube.informer('/api/v1/services', (e) => this.onService(e), onError));
+      this.stops.push(
+        this.kube.informer(
+          '/api/v1/services',
+          (e) => this.track(this.services, e),
+          onError,
+          (items) => this.relisted(this.services, items),
+        ),
+      );
     }
   }
 
@@ -188,35 +200,44 @@ export class NodeAgent {
     fs.mkdirSync(dir, { recursive: true });
     const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
     const ip = podIP && !this.used.has(podIP) ? (this.used.add(podIP), podIP) : this.allocate();
-    const r = new PodRun(pod, ip, this.kube, this.o.images, dir, this.log, await this.podNetwork(pod, ip));
+    // Bridge mode: the Pod's namespace and veth, made before any of its containers starts.
+    const net = this.bridge
+      ? new PodNetwork(uid, ip, Number(this.o.podCIDR.split('/')[1] ?? 24), `${this.base}.1`)
+      : undefined;
+    const r = new PodRun(pod, ip, this.kube, this.o.images, dir, this.log, net?.path);
+    // Registered before the first await: the Pod's next event must find it and not start it twice.
     this.pods.set(uid, r);
+    if (net) {
+      this.nets.set(uid, net);
+      try {
+        await net.create();
+        this.log(`${r.name}: netns ${net.netns}, eth0 ${ip}`);
+      } catch (err) {
+        const why = `pod network: ${(err as Error).message}`;
+        this.log(`${r.name}: ${why}`);
+        return r.writeStatus(why).catch(() => undefined);
+      }
+    }
     await r.start().catch((err) => this.log(`${r.name}: ${err.message}`));
   }
 
-  /** Bridge mode: the Pod's namespace and veth, made before any of its containers starts; its path for nsenter. */
-  private async podNetwork(pod: Pod, ip: string): Promise<string | undefined> {
-    if (!this.bridge) return undefined;
-    const uid = pod.metadata.uid ?? '';
-    const n = new PodNetwork(uid, ip, Number(this.o.podCIDR.split('/')[1] ?? 24), `${this.base}.1`);
-    this.nets.set(uid, n);
-    await n.create();
-    this.log(`${pod.metadata.namespace}/${pod.metadata.name}: netns ${n.netns}, eth0 ${ip}`);
-    return n.path;
-  }
-
-  private onSlice(e: WatchEvent) {
-    this.track(this.slices, e);
-  }
-
-  private onService(e: WatchEvent) {
-    this.track(this.services, e);
-  }
-
   private track<T extends KubeObject>(m: Map<string, T>, e: WatchEvent) {
-    const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
+    const key = keyOf(e.object);
     if (e.type === 'DELETED') m.delete(key);
     else if (e.type === 'ADDED' || e.type === 'MODIFIED') m.set(key, e.object as T);
     else return;
+    this.refresh();
+  }
+
+  // What a fresh list lacks was deleted while no watch was open; the list's own ADDED events refresh the rest.
+  private relisted(m: Map<string, KubeObject>, items: KubeObject[]) {
+    const live = new Set(items.map(keyOf));
+    const before = m.size;
+    for (const k of m.keys()) if (!live.has(k)) m.delete(k);
+    if (m.size !== before) this.refresh();
+  }
+
+  private refresh() {
     if (this.o.hostsFile) this.writeHosts();
     this.proxy?.update(
       proxyTable(this.services.values(), this.slices.values(), {
@@ -254,6 +275,8 @@ export class NodeAgent {
     fs.writeFileSync(this.o.hostsFile!, `${this.hostsHeader}${lines.join('\n')}\n`);
   }
 }
+
+const keyOf = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
 
 const byName = (a: KubeObject, b: KubeObject) =>
   `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`);

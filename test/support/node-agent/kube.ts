@@ -94,9 +94,15 @@ export class Kube {
 
   /**
    * List, then watch from the list's resourceVersion, calling onEvent for each object (the list as ADDED). When a
-   * watch ends or breaks it lists again, so a missed event is never lost. Returns a stop function.
+   * watch ends or breaks it lists again, so a missed event is never lost; onList gets each list's objects, so a
+   * caller can drop what was deleted between a watch's end and the next list. Returns a stop function.
    */
-  informer(path: string, onEvent: (e: WatchEvent) => void, onError: (err: Error) => void): () => void {
+  informer(
+    path: string,
+    onEvent: (e: WatchEvent) => void,
+    onError: (err: Error) => void,
+    onList?: (items: KubeObject[]) => void,
+  ): () => void {
     let stopped = false;
     let current: ReturnType<typeof https.request> | undefined;
     const sep = path.includes('?') ? '&' : '?';
@@ -107,6 +113,7 @@ export class Kube {
             'GET',
             path,
           );
+          onList?.(list.items);
           for (const object of list.items) onEvent({ type: 'ADDED', object });
           await this.watch(
             `${path}${sep}watch=1&resourceVersion=${list.metadata.resourceVersion}`,
