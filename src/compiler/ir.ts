@@ -172,6 +172,12 @@ export interface EndpointPickerIR {
   failOpen: boolean;
   /** Dial the EPP with TLS (no verification, as every gateway does). */
   tls: boolean;
+  /**
+   * How Envoy health-checks the EPP: `grpc` (the gRPC health protocol on the ext_proc port, which infergate's EPP
+   * serves, so a draining EPP is taken out before it stops) or `tcp` (a connect: upstream's EPP and lwepp answer
+   * health only on a separate port). From the EPP Service's `infergate.io/epp-health-check` annotation; `tcp` when absent.
+   */
+  healthCheck: 'grpc' | 'tcp';
   /** Addresses of the EPP Service (EndpointSlices, else its clusterIP), sorted. */
   endpoints: EndpointIR[];
 }

@@ -25,7 +25,12 @@ const BODY = JSON.stringify({ model: 'meta-llama/Llama-3.1-8B-Instruct', prompt:
 interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
   [k: string]: unknown;
@@ -288,6 +293,12 @@ const MATRIX: { name: string; values: object; check: (objs: K8sObject[]) => void
     check(objs) {
       const c = container(objs);
       expect(c.args).not.toContain('--secure-serving');
+      // Plaintext: the port says so, or infergate's control plane would dial TLS.
+      const svc = find(objs, 'Service');
+      expect((svc.spec as { ports: { appProtocol?: string }[] }).ports[0].appProtocol).toBe(
+        'kubernetes.io/h2c',
+      );
+      expect(svc.metadata.annotations).toEqual({ 'infergate.io/epp-health-check': 'grpc' });
       expect(c.args.join(' ')).toContain('--health-port 9013 --metrics-port 9091');
       expect(c.args.some((a) => /^--(v|tracing)\b/.test(a))).toBe(false);
       expect(c.readinessProbe).toMatchObject({ grpc: { port: 9013 } });

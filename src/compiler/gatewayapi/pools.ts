@@ -55,6 +55,9 @@ function poolEndpoints(ctx: Context, pool: InferencePool, targetPorts: number[])
   return sortEndpoints(out);
 }
 
+/** On the EPP Service: `grpc` health-checks the ext_proc port with the gRPC health protocol (infergate's EPP). */
+export const EPP_HEALTH_CHECK_ANNOTATION = 'infergate.io/epp-health-check';
+
 /** The EPP, or why it is unusable (then it has no endpoints and fails closed so requests get a 5xx). */
 function endpointPicker(ctx: Context, pool: InferencePool): { picker?: EndpointPickerIR; invalid?: string } {
   const ref = pool.spec.endpointPickerRef;
@@ -68,6 +71,7 @@ function endpointPicker(ctx: Context, pool: InferencePool): { picker?: EndpointP
     port: port ?? CONVENTIONAL_EPP_PORT,
     failOpen: ref.failureMode === 'FailOpen',
     tls: false,
+    healthCheck: 'tcp',
     endpoints: [],
   };
   const broken = (invalid: string) => ({ picker: { ...base, failOpen: false }, invalid });
@@ -84,8 +88,19 @@ function endpointPicker(ctx: Context, pool: InferencePool): { picker?: EndpointP
   }
   const servicePort = (service.spec.ports ?? []).find((p) => p.port === port);
   if (!servicePort) return broken(`endpoint picker Service ${ns}/${ref.name} has no port ${port}`);
-  const tls = servicePort.appProtocol === 'https' || servicePort.appProtocol === 'kubernetes.io/tls';
-  return { picker: { ...base, tls, endpoints: serviceEndpoints(ctx, service, servicePort) } };
+  // TLS without verification, as every gateway dials an EPP (upstream's EPP and lwepp serve a self-signed
+  // certificate by default), unless the port declares cleartext HTTP/2 with the standard appProtocol.
+  const tls = servicePort.appProtocol !== 'kubernetes.io/h2c';
+  const check = service.metadata.annotations?.[EPP_HEALTH_CHECK_ANNOTATION];
+  if (check !== undefined && check !== 'grpc' && check !== 'tcp')
+    warn(
+      ctx,
+      pool,
+      'spec.endpointPickerRef',
+      `endpoint picker Service ${ns}/${ref.name}: annotation ${EPP_HEALTH_CHECK_ANNOTATION} must be grpc or tcp, got ${JSON.stringify(check)}; using tcp`,
+    );
+  const healthCheck = check === 'grpc' ? 'grpc' : 'tcp';
+  return { picker: { ...base, tls, healthCheck, endpoints: serviceEndpoints(ctx, service, servicePort) } };
 }
 
 /** The pool's IR and validity, computed once per pool whatever the number of routes using it. */

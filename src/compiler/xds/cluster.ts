@@ -137,10 +137,11 @@ export function poolCluster(p: PoolIR, mode: Mode): Cluster {
 
 /**
  * An ext_proc server (the Endpoint Picker or the body-based router): gRPC over HTTP/2, least-request, actively
- * health-checked with the gRPC health protocol.
+ * health-checked with the gRPC health protocol on its port, or with a TCP connect for EPPs that do not serve health
+ * there (upstream's EPP and lwepp serve it on a port of their own, which the InferencePool does not name).
  */
 export function extProcCluster(
-  e: Pick<EndpointPickerIR, 'clusterName' | 'authority' | 'endpoints' | 'tls'>,
+  e: Pick<EndpointPickerIR, 'clusterName' | 'authority' | 'endpoints' | 'tls' | 'healthCheck'>,
   mode: Mode,
 ): Cluster {
   return make(T.Cluster, {
@@ -163,11 +164,14 @@ export function extProcCluster(
         unhealthyThreshold: 2,
         healthyThreshold: 1,
         // Envoy would send the cluster name as :authority, and "/" in it is not a valid HTTP/2 authority.
-        healthChecker: {
-          $case: 'grpcHealthCheck',
-          value: { serviceName: EXT_PROC_HEALTH_SERVICE, authority: e.authority },
-        },
-        ...(e.tls ? { tlsOptions: { alpnProtocols: ['h2'] } } : {}),
+        healthChecker:
+          e.healthCheck === 'grpc'
+            ? {
+                $case: 'grpcHealthCheck',
+                value: { serviceName: EXT_PROC_HEALTH_SERVICE, authority: e.authority },
+              }
+            : { $case: 'tcpHealthCheck', value: {} },
+        ...(e.tls && e.healthCheck === 'grpc' ? { tlsOptions: { alpnProtocols: ['h2'] } } : {}),
       },
     ],
     ...(e.tls

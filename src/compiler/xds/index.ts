@@ -73,7 +73,8 @@ export function translateGateway(gw: GatewayIR, options: TranslateOptions): XdsR
   }
   const bbr = gw.bodyBasedRouter;
   if (bbr) {
-    clusters.push(extProcCluster(bbr, mode));
+    // The body-based router is `infergate bbr`, which serves the gRPC health protocol on its port.
+    clusters.push(extProcCluster({ ...bbr, healthCheck: 'grpc' }, mode));
     endpoints.push(loadAssignment(bbr.clusterName, bbr.endpoints));
   }
   const byName = <R extends { name: string }>(a: R, b: R) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
