@@ -127,11 +127,9 @@ export class ServiceProxy {
       next: 0,
     };
     this.listeners.set(addr, l);
-    l.server.on('error', (err) => {
-      // A second agent on the same cluster finds the address taken by the first one's proxy: that one serves it.
-      this.log(`proxy: ${addr} (${l.entry.service}): ${err.message}`);
-      if (this.listeners.get(addr) === l) this.listeners.delete(addr);
-    });
+    // A second agent on the same cluster finds the address taken by the first one's proxy, which serves it; the
+    // failed listener stays in the map so it is not retried (and logged) on every update.
+    l.server.on('error', (err) => this.log(`proxy: ${addr} (${l.entry.service}): ${err.message}`));
     l.server.listen(Number(port), host, () => this.log(`proxy: ${addr} -> ${entry.service}`));
   }
 
