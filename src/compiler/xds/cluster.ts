@@ -12,6 +12,8 @@ import { make, pack, T, type DeepPartial } from './types';
 /** Envoy's upstream picks the EPP's choice from this dynamic-metadata key (GIE endpoint-picker protocol). */
 export const DESTINATION_METADATA_NAMESPACE = 'envoy.lb';
 export const DESTINATION_KEY = 'x-gateway-destination-endpoint';
+/** The endpoint that served the request, reported to the EPP on the response (metadata key and internal header). */
+export const SERVED_ENDPOINT_HEADER = 'x-gateway-destination-endpoint-served';
 const EXT_PROC_HEALTH_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 /** GIE's reference gateway configuration sizes circuit breakers at 40,000 for pools and the EPP. */
 const CIRCUIT_BREAKER_LIMIT = 40000;

@@ -13,7 +13,7 @@ import {
 } from '../../../generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
 import type { GatewayIR, PoolIR, PortIR, TLSChainIR } from '../ir';
 import { adsSource, socketAddress, type Mode } from './common';
-import { DESTINATION_KEY } from './cluster';
+import { DESTINATION_KEY, DESTINATION_METADATA_NAMESPACE, SERVED_ENDPOINT_HEADER } from './cluster';
 import { bodyBasedRouterFilter, endpointPickerFilter } from './extproc';
 import { routeConfiguration } from './route';
 import { sdsSecretConfig } from './secret';
@@ -108,6 +108,7 @@ function httpConnectionManager(
   const filters: DeepPartial<HttpFilter>[] = [stripDestinationHeaders()];
   if (gw.bodyBasedRouter) filters.push(bodyBasedRouterFilter(gw.bodyBasedRouter));
   filters.push(endpointPickerFilter());
+  filters.push(servedEndpointFilter());
   filters.push({
     name: 'envoy.filters.http.router',
     configType: { $case: 'typedConfig', value: pack(T.Router, {}) },
@@ -126,6 +127,33 @@ function httpConnectionManager(
 }
 
 /** Only the EPP may name a destination: drop every inbound x-gateway-destination-endpoint* header first. */
+/**
+ * The served endpoint for the EPP's response phase: pool routes add the response header SERVED_ENDPOINT_HEADER =
+ * %UPSTREAM_REMOTE_ADDRESS% (the host that answered, after retries), and this filter, which encodes before ext_proc,
+ * moves it into dynamic metadata envoy.lb/x-gateway-destination-endpoint-served (the protocol's place for it) and
+ * removes the header, so neither the client nor the EPP sees it as a header.
+ */
+function servedEndpointFilter(): DeepPartial<HttpFilter> {
+  return {
+    name: 'envoy.filters.http.header_to_metadata/served-endpoint',
+    configType: {
+      $case: 'typedConfig',
+      value: pack(T.HeaderToMetadata, {
+        responseRules: [
+          {
+            header: SERVED_ENDPOINT_HEADER,
+            onHeaderPresent: {
+              metadataNamespace: DESTINATION_METADATA_NAMESPACE,
+              key: SERVED_ENDPOINT_HEADER,
+            },
+            remove: true,
+          },
+        ],
+      }),
+    },
+  };
+}
+
 function stripDestinationHeaders(): DeepPartial<HttpFilter> {
   return {
     name: 'envoy.filters.http.header_mutation/strip-destination-endpoint',

@@ -23,6 +23,7 @@ import type {
   StringMatchIR,
   URLRewriteIR,
 } from '../ir';
+import { SERVED_ENDPOINT_HEADER } from './cluster';
 import { duration } from './common';
 import { EPP_FILTER_NAME, eppGrpcService } from './extproc';
 import { make, pack, T, type DeepPartial } from './types';
@@ -87,6 +88,15 @@ function route(r: RouteIR, pools: Map<string, PoolIR>): DeepPartial<Route> {
     };
   } else {
     out.action = { $case: 'route', value: forward(r, a.backends, pools) };
+    // For the served-endpoint filter (listener.ts): the host that answered, reported to the EPP as metadata.
+    if (a.backends.some((b) => b.pool))
+      out.responseHeadersToAdd = [
+        ...(out.responseHeadersToAdd ?? []),
+        {
+          header: { key: SERVED_ENDPOINT_HEADER, value: '%UPSTREAM_REMOTE_ADDRESS%' },
+          appendAction: HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+        },
+      ];
     const only = a.backends.length === 1 ? a.backends[0] : undefined;
     if (only?.pool) out.typedPerFilterConfig = enableExtProc(pools.get(only.pool));
   }

@@ -18,6 +18,7 @@ import {
   ExtProcPerRoute,
 } from '../../../generated/envoy/extensions/filters/http/ext_proc/v3/ext_proc';
 import { HeaderMutation } from '../../../generated/envoy/extensions/filters/http/header_mutation/v3/header_mutation';
+import { Config as HeaderToMetadata } from '../../../generated/envoy/extensions/filters/http/header_to_metadata/v3/header_to_metadata';
 import { OverrideHost } from '../../../generated/envoy/extensions/load_balancing_policies/override_host/v3/override_host';
 import { LeastRequest } from '../../../generated/envoy/extensions/load_balancing_policies/least_request/v3/least_request';
 import { RoundRobin } from '../../../generated/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin';
@@ -66,6 +67,10 @@ export const T = {
   HeaderMutation: messageType(
     'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
     HeaderMutation,
+  ),
+  HeaderToMetadata: messageType(
+    'envoy.extensions.filters.http.header_to_metadata.v3.Config',
+    HeaderToMetadata,
   ),
   OverrideHost: messageType(
     'envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost',
