@@ -76,11 +76,39 @@ const container = (name: string, env: Record<string, string> = {}) => ({
         },
       }),
 });
-const pod = (name: string, labels: Record<string, string>, containers: object[]) => ({
+// Envoy answering on 0.0.0.0:80 with its Pod's name in a header, admin on 127.0.0.1:19000: what every managed
+// Envoy of the conformance suite's two Gateways binds.
+const ENVOY = `
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: 19000 } } }
+static_resources:
+  listeners:
+  - name: http
+    address: { socket_address: { address: 0.0.0.0, port_value: 80 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: http
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: / }
+                direct_response: { status: 200, body: { inline_string: envoy } }
+                response_headers_to_add:
+                - header: { key: x-pod, value: "%ENVIRONMENT(POD_NAME)%" }
+`;
+
+const pod = (name: string, labels: Record<string, string>, containers: object[], volumes?: object[]) => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, labels },
-  spec: { nodeName: 'node-a', containers },
+  spec: { nodeName: 'node-a', containers, volumes },
 });
 
 describeCluster('bridge pod network', () => {
@@ -183,6 +211,11 @@ describeCluster('bridge pod network', () => {
     expect((await curl('http://127.0.0.1:3000/')).code).toBe(7);
   });
 
+  test('Pods reach each other at their Pod IPs', async () => {
+    const r = await fromPod('echo-a', `http://${ips.duo}:3000/`);
+    expect(JSON.parse(r.body ?? '{}')).toEqual({ pod: 'duo', container: 'web' });
+  });
+
   test('a Pod’s 127.0.0.1 is its own, shared by its containers', async () => {
     const self = await fromPod('echo-a', 'http://127.0.0.1:3000/');
     expect(JSON.parse(self.body ?? '{}')).toEqual({ pod: 'echo-a', container: 'web' });
@@ -233,6 +266,86 @@ describeCluster('bridge pod network', () => {
     );
   });
 
+  test('a changed Service port moves its listener', async () => {
+    const vip = (await c.getJson<{ spec: { clusterIP: string } }>(['service', 'echo'])).spec.clusterIP;
+    await c.kubectl([
+      'patch',
+      'service',
+      'echo',
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: 81 }]),
+    ]);
+    await waitFor('echo on :81', async () => (await answers(`http://${vip}:81/`, 1))[0] === 'echo-a', {
+      timeoutMs: 30_000,
+      everyMs: 500,
+    });
+    expect((await curl(`http://${vip}:80/`)).code).toBe(7);
+  });
+
+  test('two Envoys on 0.0.0.0:80 with admin on 127.0.0.1:19000 both run, each behind its own Pod IP', async () => {
+    const conf = path.join(work, 'envoy');
+    await c.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'envoy' },
+      data: { 'envoy.yaml': ENVOY },
+    });
+    const envoy = {
+      name: 'envoy',
+      image: 'docker.io/envoyproxy/envoy:distroless-v1.40.0',
+      args: ['-c', path.join(conf, 'envoy.yaml'), '--log-level', 'warn'],
+      env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+      ports: [{ name: 'http', containerPort: 80 }],
+      readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 1 },
+      volumeMounts: [{ name: 'conf', mountPath: conf }],
+    };
+    const gw = (name: string) =>
+      pod(name, { app: 'gw' }, [envoy, container('web')], [{ name: 'conf', configMap: { name: 'envoy' } }]);
+    await c.apply(gw('gw-a'));
+    await c.apply(gw('gw-b'));
+    await c.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'gw' },
+      spec: { selector: { app: 'gw' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    });
+    for (const name of ['gw-a', 'gw-b']) {
+      const p = await waitFor(
+        `${name} Ready`,
+        async () => {
+          const got = await getPod(name).catch(() => undefined);
+          return got && isReady(got) ? got : undefined;
+        },
+        { timeoutMs: 120_000, everyMs: 500 },
+      );
+      ips[name] = p.status.podIP ?? '';
+      const head = await c.exec(['curl', '-si', '--max-time', '5', `http://${ips[name]}/`]);
+      expect(head.stdout).toMatch(new RegExp(`x-pod: ${name}\\r?\\n`));
+      const admin = await fromPod(name, 'http://127.0.0.1:19000/ready');
+      expect(admin).toMatchObject({ status: 200, body: 'LIVE\n' });
+    }
+    const vip = (await c.getJson<{ spec: { clusterIP: string } }>(['service', 'gw'])).spec.clusterIP;
+    await waitFor(
+      'both Envoys behind the gw ClusterIP',
+      async () => {
+        const r = await c.exec([
+          'sh',
+          '-c',
+          `for i in 1 2 3 4 5 6; do curl -si --max-time 5 http://${vip}/ | grep -i '^x-pod:'; done`,
+        ]);
+        const pods = new Set(
+          r.stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split(':')[1].trim()),
+        );
+        return pods.has('gw-a') && pods.has('gw-b');
+      },
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+  });
+
   test('a Service with no ready endpoint resets at once; a deleted Service stops listening', async () => {
     await c.apply({
       apiVersion: 'v1',
@@ -259,14 +372,15 @@ describeCluster('bridge pod network', () => {
     const veths = async () => (await c.exec(['ip', '-o', 'link', 'show', 'type', 'veth'])).stdout;
     expect(await netns()).toContain(`pod-${uid}`);
     expect(await veths()).toContain(`ve${uid.slice(0, 12)}`);
-    expect((await veths()).trim().split('\n')).toHaveLength(3);
+    const count = (await veths()).trim().split('\n').length;
+    expect(count).toBe(Object.keys(ips).length);
     await c.kubectl(['delete', 'pod', 'echo-b', '--wait=true', '--timeout=60s']);
     await waitFor('echo-b netns gone', async () => !(await netns()).includes(`pod-${uid}`), {
       timeoutMs: 30_000,
       everyMs: 500,
     });
     expect(await veths()).not.toContain(`ve${uid.slice(0, 12)}`);
-    expect((await veths()).trim().split('\n')).toHaveLength(2);
+    expect((await veths()).trim().split('\n')).toHaveLength(count - 1);
     expect((await curl(`http://${ips['echo-b']}:3000/`)).code).not.toBe(0);
   });
 
@@ -276,7 +390,7 @@ describeCluster('bridge pod network', () => {
     ).stdout
       .trim()
       .split('\n');
-    expect(ids).toHaveLength(2);
+    expect(ids).toHaveLength(Object.keys(ips).length - 1);
     for (const id of ids) expect(processesIn(id).length).toBeGreaterThan(0);
     agent?.kill('SIGKILL');
     expect((await c.down()).code).toBe(0);
