@@ -26,6 +26,7 @@ export async function attachNode(gateway: string, prefix: number): Promise<void>
 export class PodNetwork {
   readonly netns: string;
   private readonly veth: string;
+  private creating?: Promise<void>;
 
   constructor(
     uid: string,
@@ -44,8 +45,13 @@ export class PodNetwork {
     return `/run/netns/${this.netns}`;
   }
 
-  async create(): Promise<void> {
-    await this.remove();
+  create(): Promise<void> {
+    this.creating = this.make();
+    return this.creating;
+  }
+
+  private async make() {
+    await this.removeLinks();
     await ip('netns', 'add', this.netns);
     await ip('link', 'add', this.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.netns);
     await ip('link', 'set', this.veth, 'master', BRIDGE, 'up');
@@ -56,8 +62,14 @@ export class PodNetwork {
     await ip(...n, 'route', 'add', 'default', 'via', this.gateway);
   }
 
-  /** Deleting one end of a veth deletes both; the namespace goes once no process is left in it. */
+  /** After any create still running (a Pod deleted while starting must not leave its veth made after this). */
   async remove(): Promise<void> {
+    await this.creating?.catch(() => undefined);
+    await this.removeLinks();
+  }
+
+  // Deleting one end of a veth deletes both; the namespace goes once no process is left in it.
+  private async removeLinks() {
     await quietly(ip('link', 'del', this.veth));
     await quietly(ip('netns', 'del', this.netns));
   }

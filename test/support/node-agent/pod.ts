@@ -132,6 +132,8 @@ export class PodRun {
 
   private async startContainer(r: Running, volumes: Map<string, string>) {
     const env = await this.env(r.c);
+    // Deleted while its volumes, env or network were being made: nothing may start after stop().
+    if (this.stopped) return;
     const entry = this.imageSpec(r.c.image)!.entrypoint;
     // A command naming a binary of the image replaces its entrypoint in a real runtime; here the image map's
     // entrypoint stands for that binary, and the command's remaining words follow it.
