@@ -55,6 +55,11 @@ export class NodeAgent {
 
   async start() {
     if (this.bridge) {
+      // scripts/cluster keeps it for processes in the cluster namespace itself, on its lo.
+      if (this.o.podCIDR.startsWith('10.244.0.'))
+        throw new Error(
+          `pod CIDR ${this.o.podCIDR}: 10.244.0.0/24 is the cluster namespace's own in bridge mode`,
+        );
       await attachNode(`${this.base}.1`, Number(this.o.podCIDR.split('/')[1] ?? 24));
       this.proxy = new ServiceProxy(this.log);
     }

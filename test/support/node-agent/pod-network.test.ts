@@ -194,11 +194,12 @@ describeCluster('bridge pod network', () => {
     await c.down();
   }, 60_000);
 
-  test('the mode is recorded and the cluster namespace has ClusterIPs on lo, no pod addresses', async () => {
+  test('the mode is recorded and the cluster namespace has ClusterIPs and host addresses on lo, no Pod CIDR', async () => {
     expect(fs.readFileSync(path.join(c.dir, 'run/pod-network'), 'utf8').trim()).toBe('bridge');
     const lo = (await c.exec(['ip', '-o', 'addr', 'show', 'dev', 'lo'])).stdout;
     expect(lo).toContain('10.96.0.0/16');
-    expect(lo).not.toContain('10.244.');
+    expect(lo).toContain('10.244.0.0/24');
+    expect(lo).not.toContain('10.244.0.0/16');
     expect((await c.exec(['ip', '-o', 'addr', 'show', 'dev', 'ig0'])).stdout).toContain('10.244.1.1/24');
   });
 
@@ -214,6 +215,38 @@ describeCluster('bridge pod network', () => {
   test('Pods reach each other at their Pod IPs', async () => {
     const r = await fromPod('echo-a', `http://${ips.duo}:3000/`);
     expect(JSON.parse(r.body ?? '{}')).toEqual({ pod: 'duo', container: 'web' });
+  });
+
+  test('a Pod reaches a process of the cluster namespace on a host address, directly and through a Service', async () => {
+    const server = c.spawn([
+      'node',
+      '-e',
+      "require('http').createServer((q, s) => s.end('host process')).listen(4000, '10.244.0.10')",
+    ]);
+    try {
+      await c.apply({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'host' },
+        spec: { ports: [{ name: 'http', port: 4000 }] },
+      });
+      await c.apply({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'host-1', labels: { 'kubernetes.io/service-name': 'host' } },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 4000 }],
+        endpoints: [{ addresses: ['10.244.0.10'], conditions: { ready: true } }],
+      });
+      await waitFor(
+        'the host process by Service name from a Pod',
+        async () => (await fromPod('echo-a', 'http://host.default.svc:4000/')).body === 'host process',
+        { timeoutMs: 30_000, everyMs: 500 },
+      );
+      expect(await fromPod('echo-a', 'http://10.244.0.10:4000/')).toMatchObject({ body: 'host process' });
+    } finally {
+      server.kill('SIGTERM');
+    }
   });
 
   test('a Pod’s 127.0.0.1 is its own, shared by its containers', async () => {
