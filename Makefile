@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools image e2e-kgateway e2e-kind
+.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools image e2e-kgateway e2e-kind conformance
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,11 @@ e2e: build
 
 # infergate's EPP behind kgateway v2.2.0 (test/kgateway/README.md): builds kgateway from the Go module proxy into the
 # per-machine cache (~13 min and ~3 GB cold, seconds cached), then runs the drop-in test. Not part of `make test`.
+# The upstream GIE conformance suite (v1.6.0) against infergate, configurations A and B (conformance/README.md).
+conformance: build cluster-tools
+	@bash scripts/conformance.sh build
+	@bash scripts/test-isolated.sh node -r ts-node/register/transpile-only conformance/run.ts $(CONFORMANCE_ARGS)
+
 e2e-kgateway: build cluster-tools
 	@bash scripts/kgateway.sh build
 	@INFERGATE_E2E_KGATEWAY=1 bash scripts/test-isolated.sh $(NPX) jest --ci test/kgateway
@@ -43,7 +48,7 @@ up: build
 lint: setup
 	@$(NPX) tsc -p tsconfig.json --noEmit
 	@$(NPX) eslint .
-	@$(NPX) prettier --check "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
+	@$(NPX) prettier --check "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts" "conformance/**/*.ts"
 
 # Pinned etcd, Kubernetes control plane, kubectl, Helm and CRD modules, built into a per-machine cache (test/cluster/README.md).
 cluster-tools:

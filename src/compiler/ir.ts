@@ -22,6 +22,13 @@ export interface GatewayIR {
   pools: PoolIR[];
   /** Present when routes match on the model headers the body-based router sets. */
   bodyBasedRouter?: BodyBasedRouterIR;
+  /**
+   * How the Endpoint Picker filter sends response bodies, when not the protocol's FULL_DUPLEX_STREAMED: from the
+   * `infergate.io/epp-response-body-mode` annotation of the Gateway, else of its GatewayClass. For EPPs that answer
+   * each response body chunk with a plain BodyResponse (the conformance suite's lwepp), which Envoy rejects in
+   * FULL_DUPLEX_STREAMED mode as a spurious message (500).
+   */
+  eppResponseBodyMode?: 'STREAMED' | 'NONE';
   /** The TLS certificates the HTTPS ports name, one per Kubernetes Secret, sorted by name. */
   secrets: SecretIR[];
 }

@@ -1,15 +1,15 @@
 // Compiler stage 1: Gateway API + Inference Extension resources → IR, status conditions and problems.
 // Pure: no I/O, no clock, no logging, no randomness; the same ResourceSet always gives the same output.
 
-import type { Problem, ResourceSet } from '../../api/types';
+import type { Gateway, Problem, ResourceSet } from '../../api/types';
 import { GATEWAY_GROUP } from '../../api/types';
-import type { IR, ParentStatus, ResourceStatus } from '../ir';
+import type { GatewayIR, IR, ParentStatus, ResourceStatus } from '../ir';
 import { CONTROLLER_NAME } from '../ir';
 import { GatewayBuilder } from './assemble';
 import { needsBodyBasedRouter, resolveBodyBasedRouter } from './bbr';
 import { attachRoute } from './attachment';
 import type { Context } from './context';
-import { compareStrings, namespaceOf, newContext, sortedByName } from './context';
+import { compareStrings, namespaceOf, newContext, sortedByName, warn } from './context';
 import { gatewayClassStatuses, gatewayStatus, indexGateways } from './gateways';
 import { translateRoute } from './rules';
 import { condition, sortStatuses } from './status';
@@ -112,8 +112,35 @@ export function buildIR(resources: ResourceSet, options: BuildIROptions = {}): B
           const bbr = resolveBodyBasedRouter(ctx, state.gateway);
           if (bbr) gw.bodyBasedRouter = bbr;
         }
+        if (state && state !== 'foreign') {
+          const mode = eppResponseBodyMode(ctx, state.gateway);
+          if (mode) gw.eppResponseBodyMode = mode;
+        }
         return gw;
       }),
   };
   return { ir, statuses: sortStatuses(statuses), problems: ctx.problems };
+}
+
+/** On a Gateway or its GatewayClass: how the EPP filter sends response bodies (see GatewayIR.eppResponseBodyMode). */
+export const EPP_RESPONSE_BODY_MODE_ANNOTATION = 'infergate.io/epp-response-body-mode';
+const RESPONSE_BODY_MODES = ['FULL_DUPLEX_STREAMED', 'STREAMED', 'NONE'];
+
+function eppResponseBodyMode(ctx: Context, gateway: Gateway): GatewayIR['eppResponseBodyMode'] {
+  const gc = ctx.gatewayClasses.get(gateway.spec.gatewayClassName);
+  for (const obj of [gateway, gc]) {
+    const v = obj?.metadata.annotations?.[EPP_RESPONSE_BODY_MODE_ANNOTATION];
+    if (v === undefined) continue;
+    if (!RESPONSE_BODY_MODES.includes(v)) {
+      warn(
+        ctx,
+        obj!,
+        `metadata.annotations[${EPP_RESPONSE_BODY_MODE_ANNOTATION}]`,
+        `must be one of ${RESPONSE_BODY_MODES.join(', ')}, got ${JSON.stringify(v)}; using FULL_DUPLEX_STREAMED`,
+      );
+      return undefined;
+    }
+    return v === 'FULL_DUPLEX_STREAMED' ? undefined : (v as 'STREAMED' | 'NONE');
+  }
+  return undefined;
 }

@@ -54,7 +54,7 @@ export function bodyBasedRouterFilter(bbr: BodyBasedRouterIR): DeepPartial<HttpF
  * route to a pool re-enables it with that pool's EPP cluster and failure mode (ExtProcPerRoute overrides), so
  * other routes never talk to an EPP and adding or removing pools only touches routes and clusters.
  */
-export function endpointPickerFilter(): DeepPartial<HttpFilter> {
+export function endpointPickerFilter(responseBodyMode?: 'STREAMED' | 'NONE'): DeepPartial<HttpFilter> {
   return {
     name: EPP_FILTER_NAME,
     disabled: true,
@@ -71,7 +71,12 @@ export function endpointPickerFilter(): DeepPartial<HttpFilter> {
           requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
           responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
           requestBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
-          responseBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
+          responseBodyMode:
+            responseBodyMode === 'STREAMED'
+              ? ProcessingMode_BodySendMode.STREAMED
+              : responseBodyMode === 'NONE'
+                ? ProcessingMode_BodySendMode.NONE
+                : ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
           requestTrailerMode: ProcessingMode_HeaderSendMode.SEND,
           responseTrailerMode: ProcessingMode_HeaderSendMode.SEND,
         },

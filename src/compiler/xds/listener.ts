@@ -107,7 +107,7 @@ function httpConnectionManager(
   // Listener, since Envoy drains a changed listener and cuts the requests in flight on it.
   const filters: DeepPartial<HttpFilter>[] = [stripDestinationHeaders()];
   if (gw.bodyBasedRouter) filters.push(bodyBasedRouterFilter(gw.bodyBasedRouter));
-  filters.push(endpointPickerFilter());
+  filters.push(endpointPickerFilter(gw.eppResponseBodyMode));
   filters.push(servedEndpointFilter());
   filters.push({
     name: 'envoy.filters.http.router',
