@@ -176,10 +176,9 @@ async function runOne(config: Config, opts: ReturnType<typeof args>, p: ReturnTy
         // No load balancer here: the Gateways' address is their Envoy Service's ClusterIP (the node agent proxies it).
         '--set',
         'gatewayClass.envoy.serviceType=ClusterIP',
-        // lwepp answers response body chunks with plain BodyResponses, a spurious message to Envoy in
-        // FULL_DUPLEX_STREAMED mode (README.md); infergate's EPP speaks the protocol's mode.
+        // lwepp implements ext_proc's STREAMED body mode only (README.md); infergate's EPP speaks FULL_DUPLEX_STREAMED.
         ...(config === 'A'
-          ? ['--set-string', 'gatewayClass.annotations.infergate\\.io/epp-response-body-mode=STREAMED']
+          ? ['--set-string', 'gatewayClass.annotations.infergate\\.io/epp-processing-mode=STREAMED']
           : []),
         '--wait',
         '--timeout',

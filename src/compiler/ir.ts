@@ -23,12 +23,12 @@ export interface GatewayIR {
   /** Present when routes match on the model headers the body-based router sets. */
   bodyBasedRouter?: BodyBasedRouterIR;
   /**
-   * How the Endpoint Picker filter sends response bodies, when not the protocol's FULL_DUPLEX_STREAMED: from the
-   * `infergate.io/epp-response-body-mode` annotation of the Gateway, else of its GatewayClass. For EPPs that answer
-   * each response body chunk with a plain BodyResponse (the conformance suite's lwepp), which Envoy rejects in
-   * FULL_DUPLEX_STREAMED mode as a spurious message (500).
+   * `STREAMED` when the Gateway (or its GatewayClass) is annotated `infergate.io/epp-processing-mode: STREAMED`,
+   * for EPPs that implement ext_proc's STREAMED body mode only (one plain BodyResponse per body chunk, never a
+   * streamed_response), such as the conformance suite's lwepp: Envoy rejects those replies as spurious messages in
+   * the protocol's FULL_DUPLEX_STREAMED mode. Absent: FULL_DUPLEX_STREAMED.
    */
-  eppResponseBodyMode?: 'STREAMED' | 'NONE';
+  eppProcessingMode?: 'STREAMED';
   /** The TLS certificates the HTTPS ports name, one per Kubernetes Secret, sorted by name. */
   secrets: SecretIR[];
 }

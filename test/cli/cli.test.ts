@@ -72,6 +72,32 @@ describe('infergate compile', () => {
     expectLine('pool.yaml', 1, 'spec.rules[0].backendRefs[0].weight');
   });
 
+  it('infergate.io/epp-processing-mode STREAMED on the GatewayClass: a config Envoy accepts, bodies STREAMED behind a buffer', () => {
+    const dir = tmpDir('streamed-mode');
+    try {
+      for (const f of fs.readdirSync(QUICKSTART))
+        fs.copyFileSync(path.join(QUICKSTART, f), path.join(dir, f));
+      const gw = path.join(dir, 'gateway.yaml');
+      fs.writeFileSync(
+        gw,
+        fs
+          .readFileSync(gw, 'utf8')
+          .replace(
+            'metadata:\n  name: infergate\n',
+            'metadata:\n  name: infergate\n  annotations:\n    infergate.io/epp-processing-mode: STREAMED\n',
+          ),
+      );
+      const r = infergate('compile', dir, '--mode', 'static');
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('envoy.filters.http.buffer');
+      expect(r.stdout).toContain('send_body_without_waiting_for_header_response: true');
+      expect(r.stdout).not.toContain('FULL_DUPLEX_STREAMED');
+      expect(envoyValidate(r.stdout).ok).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('usage errors exit 2', () => {
     expect(infergate('compile', QUICKSTART, '--mode', 'dynamic').code).toBe(2);
     expect(infergate('compile').code).toBe(2);

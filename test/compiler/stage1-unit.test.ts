@@ -137,30 +137,30 @@ describe('helpers', () => {
   });
 });
 
-describe('infergate.io/epp-response-body-mode', () => {
+describe('infergate.io/epp-processing-mode', () => {
   const withAnnotations = (classMode?: string, gatewayMode?: string) => {
     const r = resources({ gateways: [gateway([{ name: 'http', port: 80, protocol: 'HTTP' }])] });
     const ann = (v?: string) =>
-      v === undefined ? {} : { annotations: { 'infergate.io/epp-response-body-mode': v } };
+      v === undefined ? {} : { annotations: { 'infergate.io/epp-processing-mode': v } };
     r.gatewayClasses[0].metadata = { ...r.gatewayClasses[0].metadata, ...ann(classMode) };
     r.gateways[0].metadata = { ...r.gateways[0].metadata, ...ann(gatewayMode) };
     return buildIR(r);
   };
 
   it('is absent by default (FULL_DUPLEX_STREAMED), taken from the GatewayClass, and a Gateway overrides it', () => {
-    expect(withAnnotations().ir.gateways[0].eppResponseBodyMode).toBeUndefined();
-    expect(withAnnotations('STREAMED').ir.gateways[0].eppResponseBodyMode).toBe('STREAMED');
-    expect(withAnnotations('STREAMED', 'NONE').ir.gateways[0].eppResponseBodyMode).toBe('NONE');
+    expect(withAnnotations().ir.gateways[0].eppProcessingMode).toBeUndefined();
+    expect(withAnnotations('STREAMED').ir.gateways[0].eppProcessingMode).toBe('STREAMED');
+    expect(withAnnotations(undefined, 'STREAMED').ir.gateways[0].eppProcessingMode).toBe('STREAMED');
     expect(
-      withAnnotations('STREAMED', 'FULL_DUPLEX_STREAMED').ir.gateways[0].eppResponseBodyMode,
+      withAnnotations('STREAMED', 'FULL_DUPLEX_STREAMED').ir.gateways[0].eppProcessingMode,
     ).toBeUndefined();
   });
 
   it('an unknown value is a problem at the annotation and leaves the protocol default', () => {
     const out = withAnnotations('BUFFERED');
-    expect(out.ir.gateways[0].eppResponseBodyMode).toBeUndefined();
+    expect(out.ir.gateways[0].eppProcessingMode).toBeUndefined();
     expect(out.problems.map((p) => [p.resource, p.path])).toEqual([
-      ['GatewayClass infergate', 'metadata.annotations[infergate.io/epp-response-body-mode]'],
+      ['GatewayClass infergate', 'metadata.annotations[infergate.io/epp-processing-mode]'],
     ]);
   });
 });

@@ -3,7 +3,7 @@
 
 import type { Gateway, Problem, ResourceSet } from '../../api/types';
 import { GATEWAY_GROUP } from '../../api/types';
-import type { GatewayIR, IR, ParentStatus, ResourceStatus } from '../ir';
+import type { IR, ParentStatus, ResourceStatus } from '../ir';
 import { CONTROLLER_NAME } from '../ir';
 import { GatewayBuilder } from './assemble';
 import { needsBodyBasedRouter, resolveBodyBasedRouter } from './bbr';
@@ -113,8 +113,7 @@ export function buildIR(resources: ResourceSet, options: BuildIROptions = {}): B
           if (bbr) gw.bodyBasedRouter = bbr;
         }
         if (state && state !== 'foreign') {
-          const mode = eppResponseBodyMode(ctx, state.gateway);
-          if (mode) gw.eppResponseBodyMode = mode;
+          if (eppProcessingMode(ctx, state.gateway) === 'STREAMED') gw.eppProcessingMode = 'STREAMED';
         }
         return gw;
       }),
@@ -122,25 +121,23 @@ export function buildIR(resources: ResourceSet, options: BuildIROptions = {}): B
   return { ir, statuses: sortStatuses(statuses), problems: ctx.problems };
 }
 
-/** On a Gateway or its GatewayClass: how the EPP filter sends response bodies (see GatewayIR.eppResponseBodyMode). */
-export const EPP_RESPONSE_BODY_MODE_ANNOTATION = 'infergate.io/epp-response-body-mode';
-const RESPONSE_BODY_MODES = ['FULL_DUPLEX_STREAMED', 'STREAMED', 'NONE'];
+/** On a Gateway or its GatewayClass: the EPP filter's body mode (see GatewayIR.eppProcessingMode). */
+export const EPP_PROCESSING_MODE_ANNOTATION = 'infergate.io/epp-processing-mode';
+const PROCESSING_MODES = ['FULL_DUPLEX_STREAMED', 'STREAMED'];
 
-function eppResponseBodyMode(ctx: Context, gateway: Gateway): GatewayIR['eppResponseBodyMode'] {
+function eppProcessingMode(ctx: Context, gateway: Gateway): string {
   const gc = ctx.gatewayClasses.get(gateway.spec.gatewayClassName);
   for (const obj of [gateway, gc]) {
-    const v = obj?.metadata.annotations?.[EPP_RESPONSE_BODY_MODE_ANNOTATION];
+    const v = obj?.metadata.annotations?.[EPP_PROCESSING_MODE_ANNOTATION];
     if (v === undefined) continue;
-    if (!RESPONSE_BODY_MODES.includes(v)) {
-      warn(
-        ctx,
-        obj!,
-        `metadata.annotations[${EPP_RESPONSE_BODY_MODE_ANNOTATION}]`,
-        `must be one of ${RESPONSE_BODY_MODES.join(', ')}, got ${JSON.stringify(v)}; using FULL_DUPLEX_STREAMED`,
-      );
-      return undefined;
-    }
-    return v === 'FULL_DUPLEX_STREAMED' ? undefined : (v as 'STREAMED' | 'NONE');
+    if (PROCESSING_MODES.includes(v)) return v;
+    warn(
+      ctx,
+      obj!,
+      `metadata.annotations[${EPP_PROCESSING_MODE_ANNOTATION}]`,
+      `must be one of ${PROCESSING_MODES.join(', ')}, got ${JSON.stringify(v)}; using FULL_DUPLEX_STREAMED`,
+    );
+    return 'FULL_DUPLEX_STREAMED';
   }
-  return undefined;
+  return 'FULL_DUPLEX_STREAMED';
 }

@@ -54,7 +54,7 @@ export function bodyBasedRouterFilter(bbr: BodyBasedRouterIR): DeepPartial<HttpF
  * route to a pool re-enables it with that pool's EPP cluster and failure mode (ExtProcPerRoute overrides), so
  * other routes never talk to an EPP and adding or removing pools only touches routes and clusters.
  */
-export function endpointPickerFilter(responseBodyMode?: 'STREAMED' | 'NONE'): DeepPartial<HttpFilter> {
+export function endpointPickerFilter(mode?: 'STREAMED'): DeepPartial<HttpFilter> {
   return {
     name: EPP_FILTER_NAME,
     disabled: true,
@@ -67,19 +67,25 @@ export function endpointPickerFilter(responseBodyMode?: 'STREAMED' | 'NONE'): De
         // The endpoint that actually served the request (after retries), for the EPP's completion hooks: Envoy
         // has no filter that writes envoy.lb/x-gateway-destination-endpoint-served, but it reports this attribute.
         responseAttributes: ['upstream.address'],
-        processingMode: {
-          requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
-          responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
-          requestBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
-          responseBodyMode:
-            responseBodyMode === 'STREAMED'
-              ? ProcessingMode_BodySendMode.STREAMED
-              : responseBodyMode === 'NONE'
-                ? ProcessingMode_BodySendMode.NONE
-                : ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
-          requestTrailerMode: ProcessingMode_HeaderSendMode.SEND,
-          responseTrailerMode: ProcessingMode_HeaderSendMode.SEND,
-        },
+        processingMode:
+          mode === 'STREAMED'
+            ? {
+                requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
+                responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
+                requestBodyMode: ProcessingMode_BodySendMode.STREAMED,
+                responseBodyMode: ProcessingMode_BodySendMode.STREAMED,
+              }
+            : {
+                requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
+                responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
+                requestBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
+                responseBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
+                requestTrailerMode: ProcessingMode_HeaderSendMode.SEND,
+                responseTrailerMode: ProcessingMode_HeaderSendMode.SEND,
+              },
+        // STREAMED: such EPPs answer the headers only once they have the whole body (the buffer filter ahead hands
+        // it over as one chunk), so Envoy must not wait for that answer before sending the body.
+        ...(mode === 'STREAMED' ? { sendBodyWithoutWaitingForHeaderResponse: true } : {}),
         messageTimeout: seconds(1000),
         metadataOptions: {
           forwardingNamespaces: { untyped: [DESTINATION_METADATA_NAMESPACE, SUBSET_HINT_NAMESPACE] },

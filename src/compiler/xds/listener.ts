@@ -107,7 +107,8 @@ function httpConnectionManager(
   // Listener, since Envoy drains a changed listener and cuts the requests in flight on it.
   const filters: DeepPartial<HttpFilter>[] = [stripDestinationHeaders()];
   if (gw.bodyBasedRouter) filters.push(bodyBasedRouterFilter(gw.bodyBasedRouter));
-  filters.push(endpointPickerFilter(gw.eppResponseBodyMode));
+  if (gw.eppProcessingMode === 'STREAMED') filters.push(requestBuffer());
+  filters.push(endpointPickerFilter(gw.eppProcessingMode));
   filters.push(servedEndpointFilter());
   filters.push({
     name: 'envoy.filters.http.router',
@@ -127,6 +128,23 @@ function httpConnectionManager(
 }
 
 /** Only the EPP may name a destination: drop every inbound x-gateway-destination-endpoint* header first. */
+/** Largest request body the STREAMED EPP mode buffers (larger requests get 413). */
+export const STREAMED_MODE_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * For infergate.io/epp-processing-mode STREAMED: the whole request body as one chunk, so an EPP that answers the
+ * headers after the last chunk and each chunk in order (lwepp) sends its replies in the order Envoy expects.
+ */
+function requestBuffer(): DeepPartial<HttpFilter> {
+  return {
+    name: 'envoy.filters.http.buffer',
+    configType: {
+      $case: 'typedConfig',
+      value: pack(T.Buffer, { maxRequestBytes: STREAMED_MODE_MAX_REQUEST_BYTES }),
+    },
+  };
+}
+
 /**
  * The served endpoint for the EPP's response phase: pool routes add the response header SERVED_ENDPOINT_HEADER =
  * %UPSTREAM_REMOTE_ADDRESS% (the host that answered, after retries), and this filter, which encodes before ext_proc,

@@ -18,6 +18,7 @@ import {
   ExtProcPerRoute,
 } from '../../../generated/envoy/extensions/filters/http/ext_proc/v3/ext_proc';
 import { HeaderMutation } from '../../../generated/envoy/extensions/filters/http/header_mutation/v3/header_mutation';
+import { Buffer as BufferFilter } from '../../../generated/envoy/extensions/filters/http/buffer/v3/buffer';
 import { Config as HeaderToMetadata } from '../../../generated/envoy/extensions/filters/http/header_to_metadata/v3/header_to_metadata';
 import { OverrideHost } from '../../../generated/envoy/extensions/load_balancing_policies/override_host/v3/override_host';
 import { LeastRequest } from '../../../generated/envoy/extensions/load_balancing_policies/least_request/v3/least_request';
@@ -68,6 +69,7 @@ export const T = {
     'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
     HeaderMutation,
   ),
+  Buffer: messageType('envoy.extensions.filters.http.buffer.v3.Buffer', BufferFilter),
   HeaderToMetadata: messageType(
     'envoy.extensions.filters.http.header_to_metadata.v3.Config',
     HeaderToMetadata,
