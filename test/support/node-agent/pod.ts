@@ -57,6 +57,7 @@ export class PodRun {
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   private lastStatus = '';
+  private statusChain: Promise<void> = Promise.resolve();
 
   constructor(
     private pod: Pod,
@@ -202,8 +203,19 @@ export class PodRun {
     this.timers.push(setTimeout(() => void tick(), (p.initialDelaySeconds ?? 0) * 1000));
   }
 
-  /** The Pod's status from its processes; written only when it changed. */
-  async writeStatus(waitingReason?: string) {
+  /**
+   * The Pod's status from its processes; written only when it changed. Writes run one at a time, each computing the
+   * status when it starts: concurrent probes of a multi-container Pod otherwise raced, and an older patch landing
+   * last left a ready container reported unready for good.
+   */
+  writeStatus(waitingReason?: string): Promise<void> {
+    const run = () => this.writeStatusNow(waitingReason);
+    const next = this.statusChain.then(run, run);
+    this.statusChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeStatusNow(waitingReason?: string) {
     if (this.stopped) return;
     const now = new Date().toISOString();
     const all = this.running;
@@ -244,12 +256,13 @@ export class PodRun {
     };
     const key = JSON.stringify(status);
     if (key === this.lastStatus) return;
-    this.lastStatus = key;
     const conditions = status.conditions.map((c) => ({ ...c, lastTransitionTime: now }));
     const ns = this.pod.metadata.namespace;
     await this.kube.mergePatch(`/api/v1/namespaces/${ns}/pods/${this.pod.metadata.name}/status`, {
       status: { ...status, conditions, startTime: this.pod.metadata.creationTimestamp },
     });
+    // Only once it is written: a failed write is retried by the next change.
+    this.lastStatus = key;
   }
 
   /** SIGTERM every process, SIGKILL after GRACEMS; resolves when all have exited. */
