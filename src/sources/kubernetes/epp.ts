@@ -20,9 +20,10 @@ export function eppSource(o: EppSourceOptions): KubernetesSource {
     { kind: POOL_V1, namespace: o.namespace, fieldSelector: byName },
     { kind: POOL_V1ALPHA2, namespace: o.namespace, fieldSelector: byName },
     { kind: POD, namespace: o.namespace },
-    { kind: OBJECTIVE, namespace: o.namespace },
-    { kind: REWRITE, namespace: o.namespace },
-    { kind: MODEL, namespace: o.namespace },
+    // Optional: lwepp's RBAC (the conformance fixture's Role) grants only InferencePools and Pods.
+    { kind: OBJECTIVE, namespace: o.namespace, optional: true },
+    { kind: REWRITE, namespace: o.namespace, optional: true },
+    { kind: MODEL, namespace: o.namespace, optional: true },
   ];
   // The selector of each served version of the pool; a Pod is ours when any of them matches.
   const selectors = new Map<string, Record<string, string>>();

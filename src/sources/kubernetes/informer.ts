@@ -5,7 +5,7 @@
 
 import { logger } from '../../util/log';
 import type { KubeClient } from './client';
-import { apiMessage, requestJson } from './http';
+import { apiMessage, HttpError, requestJson } from './http';
 import { collectionPath, apiVersionOf, type KindSpec } from './kinds';
 
 const log = logger('sources.kubernetes');
@@ -106,7 +106,8 @@ export class Informer {
     do {
       const path = `${collectionPath(this.kind, this.opts.namespace)}?${this.query(cont ? { limit: '500', continue: cont } : { limit: '500' })}`;
       const r = await getJson(this.client, path);
-      if (r.status !== 200) throw new Error(`list ${this.kind.kind}: HTTP ${r.status}: ${apiMessage(r)}`);
+      if (r.status !== 200)
+        throw new HttpError(`list ${this.kind.kind}: HTTP ${r.status}: ${apiMessage(r)}`, r.status);
       const body = r.body as {
         items?: KubeObject[];
         metadata?: { resourceVersion?: string; continue?: string };

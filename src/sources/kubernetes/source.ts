@@ -10,6 +10,7 @@ import { contentsOf } from '../file-source';
 import type { ResourceSource, SourceState } from '../source';
 import { ResourceStore } from '../store';
 import type { KubeClient } from './client';
+import { HttpError } from './http';
 import { Informer, served, type InformerOptions, type KubeObject } from './informer';
 import {
   CONTROLLER_KINDS,
@@ -33,6 +34,12 @@ export interface WatchSpec {
   namespace?: string;
   fieldSelector?: string;
   labelSelector?: string;
+  /**
+   * The reader can work without this kind: a list the API server refuses (403, RBAC grants no list/watch) leaves
+   * it unwatched with a warning instead of failing the start. The upstream EPP conformance fixture grants only
+   * InferencePools and Pods.
+   */
+  optional?: boolean;
 }
 
 /** Which object: the API group, version and kind it is served as, and where. */
@@ -100,6 +107,7 @@ export class KubernetesSource implements ResourceSource {
       upsert: (k: KindSpec, o: KubeObject) => this.upsert(k, o),
       remove: (k: KindSpec, o: KubeObject) => this.remove(k, o),
     };
+    const optional = new Map<Informer, WatchSpec>();
     for (const w of specs) {
       if (!(await served(this.opts.client, w.kind))) {
         log.warn('kind not served by the API server (CRD not installed?): not watched', {
@@ -115,8 +123,26 @@ export class KubernetesSource implements ResourceSource {
         resyncMs: this.opts.resyncMs,
       };
       this.informers.push(new Informer(this.opts.client, w.kind, o, events));
+      optional.set(this.informers[this.informers.length - 1], w);
     }
-    await Promise.all(this.informers.map((i) => i.start()));
+    const refused = new Set<Informer>();
+    await Promise.all(
+      this.informers.map((i) =>
+        i.start().catch((err: unknown) => {
+          const w = optional.get(i);
+          if (!w?.optional || !(err instanceof HttpError) || err.code !== 403) throw err;
+          i.stop();
+          refused.add(i);
+          log.warn('not allowed to list this kind: not watched (grant get/list/watch to use it)', {
+            kind: w.kind.kind,
+            apiVersion: apiVersionOf(w.kind),
+            namespace: w.namespace,
+          });
+        }),
+      ),
+    );
+    if (refused.size)
+      this.informers.splice(0, this.informers.length, ...this.informers.filter((i) => !refused.has(i)));
     this.started = true;
     this.onChange = onChange;
     this.deliver();
