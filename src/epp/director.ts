@@ -28,6 +28,7 @@ import type {
   StreamToken,
 } from './types';
 import { logger } from '../util/log';
+import { isTestingFilter, type TestingFilter } from './plugins/header-based-testing-filter';
 
 const log = logger('epp.director');
 
@@ -60,6 +61,8 @@ export interface DirectorOptions {
 export interface EppDirector extends Director {
   prefixHashParams(model: string, body?: Record<string, unknown>): PrefixHashParams | undefined;
   readonly built: BuiltConfig;
+  /** From a header-based-testing-filter's servedEndpointHeader: the response header reporting the served endpoint. */
+  readonly servedEndpointHeader?: string;
   /** Streams with a route decision not yet completed (for tests and leak checks). */
   inFlight(): number;
   /** Stops listening to the datastore. */
@@ -272,8 +275,12 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     return f;
   }
 
+  const servedEndpointHeader = [...built.plugins.values()].find(
+    (p): p is TestingFilter => isTestingFilter(p) && !!p.servedEndpointHeader,
+  )?.servedEndpointHeader;
   return {
     built,
+    ...(servedEndpointHeader ? { servedEndpointHeader } : {}),
     // A throw becomes a rejection, which the stream turns into a 500.
     decide: (input) => new Promise((resolve) => resolve(decideSync(input))),
     complete(info: ResponseInfo): void {

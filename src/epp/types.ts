@@ -124,6 +124,8 @@ export interface Director {
    * right now, so a worker can precompute `prefixHashes`; undefined when no prefix-cache plugin is configured.
    */
   prefixHashParams?(model: string, body?: Record<string, unknown>): PrefixHashParams | undefined;
+  /** A response header the handler sets to the endpoint that served each routed request (a test facility). */
+  readonly servedEndpointHeader?: string;
 }
 
 /** The inputs of the prefix block-hash chain (src/epp/prefix/hash.ts `blockHashes`). Added by the director's author. */

@@ -4,6 +4,7 @@
 import type { HandlerOptions } from '../../src/epp/extproc/stream';
 import type { ProcessingRequest } from '../../generated/envoy/service/ext_proc/v3/external_processor';
 import {
+  FakeDirector,
   reqBody,
   reqHeaders,
   reqTrailers,
@@ -331,5 +332,26 @@ describe('ext_proc handler tables', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const { out } = await run(c.msgs, c.opts);
     expect(out.map(summarize)).toEqual(c.want);
+  });
+});
+
+describe('servedEndpointHeader (header-based-testing-filter parameter)', () => {
+  const served = { served: '10.0.0.2:8000' };
+  const director = () =>
+    Object.assign(new FakeDirector(), { servedEndpointHeader: 'x-conformance-test-served-endpoint' });
+
+  it('sets the header to the served endpoint from envoy.lb metadata on the response headers', async () => {
+    const { out } = await run([reqHeaders(H), reqBody(b1), respHeaders({}, false, served)], {}, director());
+    expect(summarize(out[2])).toEqual({
+      phase: 'responseHeaders',
+      set: { 'x-conformance-test-served-endpoint': '10.0.0.2:8000' },
+    });
+  });
+
+  it('sets nothing when no served endpoint was reported, or when the director asks for no header', async () => {
+    const a = await run([reqHeaders(H), reqBody(b1), respHeaders({})], {}, director());
+    expect(summarize(a.out[2])).toEqual({ phase: 'responseHeaders' });
+    const b = await run([reqHeaders(H), reqBody(b1), respHeaders({}, false, served)]);
+    expect(summarize(b.out[2])).toEqual({ phase: 'responseHeaders' });
   });
 });

@@ -24,6 +24,8 @@ export interface ResponseSideOptions {
   buffered: boolean;
   /** Cap on what is kept for usage parsing / rewriting. */
   maxBodyBytes: number;
+  /** Response header to set to the served endpoint (Director.servedEndpointHeader). */
+  servedEndpointHeader?: string;
   /** Ends the request with an ImmediateResponse (the stream completes this side with `status`). */
   reject(status: number, message: string): void;
 }
@@ -57,7 +59,13 @@ export class ResponseSide {
       this.status = Number(h[':status'] ?? 0);
       this.streaming = (h['content-type'] ?? '').includes('text/event-stream');
       if (this.streaming) this.sse = new SseProcessor(this.rewriter);
-      send(commonResponse('responseHeaders'));
+      const report = this.o.servedEndpointHeader;
+      send(
+        commonResponse(
+          'responseHeaders',
+          report && this.served && this.o.director ? { headers: { [report]: this.served } } : {},
+        ),
+      );
       if (r.value.endOfStream) this.complete();
     } else if (r?.$case === 'responseBody') {
       this.onBody(r.value.body, r.value.endOfStream, send);

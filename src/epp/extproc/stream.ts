@@ -260,6 +260,7 @@ export class ExtProcStream {
       targetModel: decision?.targetModel,
       buffered: this.bufferedResponse,
       maxBodyBytes: this.opts.maxBodyBytes,
+      servedEndpointHeader: this.opts.director.servedEndpointHeader,
       reject: (status, message) => this.reply(status, message),
     });
   }

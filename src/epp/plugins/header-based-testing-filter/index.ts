@@ -39,14 +39,33 @@ export function selectByHeader(
 
 const stripBrackets = (s: string) => (s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s);
 
+/** The filter, and the response header it asks the EPP to report the served endpoint in (test facility). */
+export interface TestingFilter extends Filter {
+  readonly type: 'header-based-testing-filter';
+  /** Parameter `servedEndpointHeader`: every response carries the endpoint that served it (as lwepp's conformance header). */
+  readonly servedEndpointHeader?: string;
+}
+
+export const isTestingFilter = (p: { type: string }): p is TestingFilter =>
+  p.type === 'header-based-testing-filter';
+
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+
 export const headerBasedTestingFilter: PluginRegistration = {
   type: 'header-based-testing-filter',
-  description: `Test filter: keeps the endpoints listed (ip or ip:port, comma-separated) in ${TEST_SELECTION_HEADER}; requests without the header pass unfiltered.`,
-  factory: (name, params): Filter => {
+  description: `Test filter: keeps the endpoints listed (ip or ip:port, comma-separated) in ${TEST_SELECTION_HEADER}; requests without the header pass unfiltered. servedEndpointHeader: a response header the EPP sets to the endpoint that served the request.`,
+  factory: (name, params): TestingFilter => {
+    const served = params.string('servedEndpointHeader', '');
+    if (served && !HEADER_NAME.test(served))
+      params.error(
+        'servedEndpointHeader',
+        `must be a lowercase HTTP header name, got ${JSON.stringify(served)}`,
+      );
     params.finish();
     return {
       type: 'header-based-testing-filter',
       name,
+      ...(served ? { servedEndpointHeader: served } : {}),
       // Without the header the request is scheduled as usual, so pinned and unpinned traffic can share one test
       // config (the reference filter selects nothing then); a header naming nothing still leaves nothing (429).
       filter: (req, endpoints) => {
