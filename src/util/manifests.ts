@@ -29,6 +29,7 @@ export interface LocalServiceOptions {
   namespace?: string;
   portName?: string;
   appProtocol?: string;
+  annotations?: Record<string, string>;
 }
 
 /** A Service whose one port is served at `addresses` on `targetPort` (an EndpointSlice stands in for kube-proxy). */
@@ -42,9 +43,11 @@ export function localService(
   const ns = o.namespace ?? 'default';
   const portName = o.portName ?? 'http';
   const appProtocol = o.appProtocol ? `, appProtocol: ${o.appProtocol}` : '';
+  const ann = Object.entries(o.annotations ?? {});
+  const annotations = ann.length ? `, annotations: {${ann.map(([k, v]) => `${k}: ${v}`).join(', ')}}` : '';
   return `apiVersion: v1
 kind: Service
-metadata: {name: ${name}, namespace: ${ns}}
+metadata: {name: ${name}, namespace: ${ns}${annotations}}
 spec: {ports: [{name: ${portName}, port: ${servicePort}${appProtocol}}]}
 ---
 apiVersion: discovery.k8s.io/v1
@@ -55,12 +58,16 @@ ports: [{name: ${portName}, port: ${targetPort}}]
 endpoints: [${addresses.map((a) => `{addresses: ["${a}"], conditions: {ready: true}}`).join(', ')}]`;
 }
 
-/** An Endpoint Picker Service (port 9002, h2c) listening on 127.0.0.1:`port`. */
+/**
+ * An `infergate epp` Service (port 9002, h2c) listening on 127.0.0.1:`port`, health-checked over gRPC on that port
+ * (infergate.io/epp-health-check: grpc), so a stopping EPP is drained through its health.
+ */
 export function localEpp(name: string, port: number, namespace = 'default'): string {
   return localService(name, 9002, ['127.0.0.1'], port, {
     namespace,
     portName: 'grpc',
     appProtocol: 'kubernetes.io/h2c',
+    annotations: { 'infergate.io/epp-health-check': 'grpc' },
   });
 }
 
