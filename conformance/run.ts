@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { Cluster, runCluster } from '../test/cluster/cluster';
+import { startNodeAgent } from '../test/kubernetes/fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const GIE = 'v1.6.0';
@@ -106,8 +107,7 @@ async function runOne(config: Config, opts: ReturnType<typeof args>, p: ReturnTy
   const up = await runCluster(['up', dir, '--pod-network', 'bridge'], { timeoutMs: 300_000 });
   if (up.code !== 0) throw new Error(`scripts/cluster up failed:\n${up.stderr}`);
   log(`${config}: cluster up (${secs()}) in ${dir}`);
-  let agent: ReturnType<Cluster['spawn']> | undefined;
-  let agentLog = '';
+  let agent: ReturnType<typeof startNodeAgent> | undefined;
   try {
     // The suite accepts only the Gateway API CRDs of the version it was built with (v1.6.1); the cluster has v1.6.3.
     for (const kind of ['validatingadmissionpolicybinding', 'validatingadmissionpolicy'])
@@ -151,20 +151,7 @@ async function runOne(config: Config, opts: ReturnType<typeof args>, p: ReturnTy
     };
     const imagesFile = path.join(dir, 'images.json');
     fs.writeFileSync(imagesFile, JSON.stringify(images));
-    agent = c.spawn([
-      'node',
-      '-r',
-      'ts-node/register/transpile-only',
-      'test/support/node-agent/main.ts',
-      '--node',
-      'node-a',
-      '--pod-cidr',
-      '10.244.1.0/24',
-      '--images',
-      imagesFile,
-    ]);
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = startNodeAgent(c, ['--images', imagesFile]);
 
     const helm = await c.exec(
       [
@@ -259,9 +246,9 @@ async function runOne(config: Config, opts: ReturnType<typeof args>, p: ReturnTy
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
-    fs.writeFileSync(path.join(dir, 'node-agent.log'), agentLog);
+    fs.writeFileSync(path.join(dir, 'node-agent.log'), agent?.log() ?? '');
     if (!opts.keep) {
-      agent?.kill('SIGTERM');
+      agent?.child.kill('SIGTERM');
       await sleep(1000);
       await c.down();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -339,16 +326,18 @@ async function failOpenCheck(c: Cluster): Promise<string> {
     APP_NS,
     svc,
   ]);
-  await c.kubectl([
-    'patch',
-    'service',
-    svc,
-    '-n',
-    APP_NS,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { selector: { app: 'do-not-match-for-testing' } } }),
-  ]);
+  const setSelector = (selector: Record<string, string>) =>
+    c.kubectl([
+      'patch',
+      'service',
+      svc,
+      '-n',
+      APP_NS,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { selector } }),
+    ]);
+  await setSelector({ app: 'do-not-match-for-testing' });
   try {
     await until(
       `${svc} with no endpoints`,
@@ -389,16 +378,7 @@ async function failOpenCheck(c: Cluster): Promise<string> {
       throw new Error(`fail-open: ${bad.length}/10 not served by the secondary pool: ${JSON.stringify(bad)}`);
     return `EPP Service emptied → served by the secondary pool after ${converged} ms (${early.length} earlier replies: ${early.join(',') || 'none'}), then 10/10 (5 with a body)`;
   } finally {
-    await c.kubectl([
-      'patch',
-      'service',
-      svc,
-      '-n',
-      APP_NS,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { selector: original.spec.selector } }),
-    ]);
+    await setSelector(original.spec.selector);
   }
 }
 

@@ -166,8 +166,11 @@ export async function steadyLoad(
   };
 }
 
-/** The node agent (test/support/node-agent) on node-a, pod CIDR 10.244.1.0/24, inside the cluster's namespace. */
-export function startNodeAgent(c: Cluster): { child: ChildProcess; log: () => string } {
+/**
+ * The node agent (test/support/node-agent) on node-a, pod CIDR 10.244.1.0/24, inside the cluster's namespace;
+ * `extra` are more of its flags (e.g. `--images FILE`).
+ */
+export function startNodeAgent(c: Cluster, extra: string[] = []): { child: ChildProcess; log: () => string } {
   const child = c.spawn([
     'node',
     '-r',
@@ -177,6 +180,7 @@ export function startNodeAgent(c: Cluster): { child: ChildProcess; log: () => st
     'node-a',
     '--pod-cidr',
     '10.244.1.0/24',
+    ...extra,
   ]);
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
