@@ -52,7 +52,9 @@ build() {
     say "$KGATEWAY_VERSION cached: $KGW_BIN"
     return 0
   fi
-  rm -rf "$KGW_DIR"/.bin.* "$KGW_DIR"/.src.*
+  # Temporaries one level below cluster-tools.sh's sweep of $CACHE/*/*/.src.* (it would delete them mid-build).
+  rm -rf "$KGW_DIR"/.bin.* "$KGW_DIR"/.src.* "$KGW_DIR/.work"
+  mkdir -p "$KGW_DIR/.work"
   local start=$SECONDS tmp src
   [[ -d $KGW_SRC/install/helm ]] || fetch_module "$MODULE" "$KGATEWAY_VERSION"
   [[ -n $(gwapi_version) ]] || die "$KGW_SRC/go.mod requires no sigs.k8s.io/gateway-api"
@@ -62,9 +64,9 @@ build() {
     return 0
   fi
   # The module zip is read-only and its go.sum may not cover every tool: build from a writable copy with -mod=mod.
-  src=$(mktemp -d "$KGW_DIR/.src.XXXXXX")
+  src=$(mktemp -d "$KGW_DIR/.work/src.XXXXXX")
   cp -R "$KGW_SRC/." "$src/" && chmod -R u+w "$src"
-  tmp=$(mktemp -d "$KGW_DIR/.bin.XXXXXX")
+  tmp=$(mktemp -d "$KGW_DIR/.work/bin.XXXXXX")
   say "building $MODULE/cmd/kgateway $KGATEWAY_VERSION (cold: ~13 min, ~3 GB Go build cache; warm: a link step)"
   (cd "$src" && nice -n "${CLUSTER_TOOLS_NICE:-19}" env CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS=-mod=mod \
     go build -trimpath -ldflags "$VERSION_LDFLAG -s -w" -o "$tmp/kgateway" ./cmd/kgateway) || die "kgateway build failed"
