@@ -15,7 +15,7 @@ build: setup
 
 # Tests run in their own network namespace and TMPDIR (scripts/test-isolated.sh): two runs at once never collide.
 # cluster-tools: the Kubernetes suites' real etcd/kube-apiserver/Helm (cached per machine: ~1 s; ~22 min cold).
-# conformance.sh build: the upstream GIE conformance suite, lwepp and echo-basic for test/conformance (~3 min cold).
+# conformance.sh build: the upstream GIE conformance suite, lwepp and echo-basic for test/conformance (178 s cold in one run, conformance/BUILD.md).
 test: build cluster-tools
 	@bash scripts/conformance.sh build
 	@$(NPX) tsc -p tsconfig.json --noEmit

@@ -16,8 +16,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
-import { Cluster, runCluster } from '../test/cluster/cluster';
-import { startNodeAgent } from '../test/kubernetes/fixtures';
+import { waitFor } from '../src/util/wait';
+import { Cluster } from '../test/cluster/cluster';
+import { replaceCrds, startNodeAgent } from '../test/kubernetes/fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const GIE = 'v1.6.0';
@@ -55,16 +56,6 @@ function conformancePaths() {
 
 const log = (m: string) => console.log(`conformance: ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 /** Runs CMD in the cluster's namespace, streaming its output to LOGFILE (and stdout); resolves with the exit code. */
 function execLogged(c: Cluster, cmd: string[], logFile: string, timeoutMs: number): Promise<number | null> {
@@ -104,33 +95,12 @@ async function runOne(config: Config, opts: ReturnType<typeof args>, p: ReturnTy
   const secs = () => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `infergate-conformance-${config}-`));
   const c = new Cluster(dir);
-  const up = await runCluster(['up', dir, '--pod-network', 'bridge'], { timeoutMs: 300_000 });
-  if (up.code !== 0) throw new Error(`scripts/cluster up failed:\n${up.stderr}`);
+  await c.up({ podNetwork: 'bridge' });
   log(`${config}: cluster up (${secs()}) in ${dir}`);
   let agent: ReturnType<typeof startNodeAgent> | undefined;
   try {
     // The suite accepts only the Gateway API CRDs of the version it was built with (v1.6.1); the cluster has v1.6.3.
-    for (const kind of ['validatingadmissionpolicybinding', 'validatingadmissionpolicy'])
-      await c.kubectl(['delete', kind, 'safe-upgrades.gateway.networking.k8s.io', '--ignore-not-found']);
-    await until(
-      'Gateway API v1.6.1 CRDs applied',
-      async () => {
-        const r = await c.kubectl(
-          [
-            'apply',
-            '--server-side',
-            '--force-conflicts',
-            '-f',
-            path.join(p.gatewayApi, 'config/crd/standard'),
-          ],
-          undefined,
-          true,
-        );
-        return r.code === 0 ? true : undefined;
-      },
-      60_000,
-    );
-    await c.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
+    await replaceCrds(c, [path.join(p.gatewayApi, 'config/crd/standard')]);
 
     const images: Record<string, { entrypoint: string[] }> = {
       'echo-basic': { entrypoint: [p.echo] },
@@ -314,10 +284,10 @@ async function failOpenCheck(c: Cluster): Promise<string> {
   };
   const isSecondary = (x: { code: string; pod: string }) =>
     x.code === '200' && x.pod.startsWith('secondary-inference-model-server');
-  await until(
+  await waitFor(
     'the fail-open check route to serve',
     async () => ((await send(false)).code === '200' ? true : undefined),
-    60_000,
+    { timeoutMs: 60_000, everyMs: 500 },
   );
   const svc = 'secondary-endpoint-picker-svc';
   const original = await c.getJson<{ spec: { selector: Record<string, string> } }>([
@@ -339,7 +309,7 @@ async function failOpenCheck(c: Cluster): Promise<string> {
     ]);
   await setSelector({ app: 'do-not-match-for-testing' });
   try {
-    await until(
+    await waitFor(
       `${svc} with no endpoints`,
       async () => {
         const s = await c.getJson<{ items: { endpoints?: unknown[] }[] }>([
@@ -351,13 +321,13 @@ async function failOpenCheck(c: Cluster): Promise<string> {
         ]);
         return s.items.every((x) => (x.endpoints ?? []).length === 0) ? true : undefined;
       },
-      30_000,
+      { timeoutMs: 30_000, everyMs: 500 },
     );
     const t = Date.now();
     // Converged when three in a row are served, as the suite's own traffic assertions count it.
     let streak = 0;
     const early: string[] = [];
-    await until(
+    await waitFor(
       'fail-open: 3 consecutive 200s from the secondary pool',
       async () => {
         const x = await send(true);
@@ -368,7 +338,7 @@ async function failOpenCheck(c: Cluster): Promise<string> {
         }
         return streak >= 3 ? true : undefined;
       },
-      60_000,
+      { timeoutMs: 60_000, everyMs: 500 },
     );
     const converged = Date.now() - t;
     const results = [];

@@ -147,21 +147,19 @@ export async function runEpp(args: string[]): Promise<number> {
     return usage(`--zap-encoder must be json or console, got ${JSON.stringify(zap)}`);
   // In a Pod (the API server's Service in the environment) with no paths, read the API server as upstream's EPP
   // always does: its arguments carry no --kubernetes.
-  if (
+  const inPod =
     !values.kubernetes &&
     positionals.length === 0 &&
     !values.kubeconfig &&
-    process.env.KUBERNETES_SERVICE_HOST
-  ) {
-    values.kubernetes = true;
-    log.info('no resource paths and running in a Pod: reading the API server (--kubernetes)');
-  }
-  if (values.kubernetes && positionals.length)
+    !!process.env.KUBERNETES_SERVICE_HOST;
+  if (inPod) log.info('no resource paths and running in a Pod: reading the API server (--kubernetes)');
+  const kubernetes = values.kubernetes || inPod;
+  if (kubernetes && positionals.length)
     return usage('--kubernetes reads the API server; do not also give resource paths');
-  if (!values.kubernetes && values.kubeconfig) return usage('--kubeconfig needs --kubernetes');
-  if (!values.kubernetes && values['ha-enable-leader-election'])
+  if (!kubernetes && values.kubeconfig) return usage('--kubeconfig needs --kubernetes');
+  if (!kubernetes && values['ha-enable-leader-election'])
     return usage('--ha-enable-leader-election needs --kubernetes');
-  if (!values.kubernetes && positionals.length === 0)
+  if (!kubernetes && positionals.length === 0)
     return usage('give the resource paths (files or directories) to read the pool from, or --kubernetes');
   const maxBodyBytes = Number(values['max-body-bytes']);
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0)
@@ -172,7 +170,7 @@ export async function runEpp(args: string[]): Promise<number> {
   let handle: DirectorHandle;
   let elector: LeaderElector | undefined;
   try {
-    const client = values.kubernetes ? await kubeClient({ kubeconfig: values.kubeconfig }) : undefined;
+    const client = kubernetes ? await kubeClient({ kubeconfig: values.kubeconfig }) : undefined;
     const source = client ? eppSource({ client, pool, namespace }) : undefined;
     // Upstream's Lease name and namespace, so mixed upstream/infergate replicas never both lead.
     if (client && values['ha-enable-leader-election'])
@@ -211,7 +209,7 @@ export async function runEpp(args: string[]): Promise<number> {
   });
   elector?.start();
   console.error(
-    `infergate epp: pool ${namespace}/${pool}${values.kubernetes ? ' (Kubernetes)' : ''}; ext_proc on ${values.address}:${epp.grpcPort}` +
+    `infergate epp: pool ${namespace}/${pool}${kubernetes ? ' (Kubernetes)' : ''}; ext_proc on ${values.address}:${epp.grpcPort}` +
       `${values['secure-serving'] ? ' (TLS)' : ''}, health ${epp.healthPort}, metrics ${epp.metricsPort}`,
   );
   await untilSignal();

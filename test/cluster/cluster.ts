@@ -50,8 +50,10 @@ export function runCluster(args: string[], opts: RunOptions = {}): Promise<Resul
 export class Cluster {
   constructor(readonly dir: string) {}
 
-  async up(): Promise<Result> {
-    const r = await runCluster(['up', this.dir], { timeoutMs: 300_000 });
+  /** `podNetwork: 'bridge'`: every Pod in a network namespace of its own (test/cluster/README.md). */
+  async up(o: { podNetwork?: 'shared' | 'bridge' } = {}): Promise<Result> {
+    const extra = o.podNetwork ? ['--pod-network', o.podNetwork] : [];
+    const r = await runCluster(['up', this.dir, ...extra], { timeoutMs: 300_000 });
     if (r.code !== 0) throw new Error(`scripts/cluster up failed (${r.code}):\n${r.stderr}`);
     return r;
   }

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { waitFor } from '../../src/util/wait';
 import { Cluster, clusterToolsMissing } from '../cluster/cluster';
-import { postThrough, startNodeAgent } from '../kubernetes/fixtures';
+import { replaceCrds, requestThrough, startNodeAgent } from '../kubernetes/fixtures';
 import { tmpDir } from '../support/tmp';
 import { kgatewayCrdFiles, kgatewayMissing, kgatewayPaths } from './crds';
 import * as r from './resources';
@@ -120,25 +120,10 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
 
   /** One completion through kgateway's Envoy. */
   const complete = (prompt: string, headers: Record<string, string> = {}): Promise<Reply> =>
-    postThrough(c, URL, JSON.stringify({ model: r.MODEL, prompt, max_tokens: 2 }), headers);
+    requestThrough(c, URL, JSON.stringify({ model: r.MODEL, prompt, max_tokens: 2 }), headers);
   /** A request without a body (GET /v1/models) through kgateway's Envoy. */
-  async function getModels(headers: Record<string, string> = {}): Promise<Reply> {
-    const extra = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    const res = await c.exec([
-      'curl',
-      '-s',
-      '-o',
-      '/dev/null',
-      '-D',
-      '-',
-      '--max-time',
-      '10',
-      ...extra,
-      MODELS_URL,
-    ]);
-    const code = /^HTTP\/[\d.]+ (\d+)/m.exec(res.stdout)?.[1] ?? `curl exit ${res.code}`;
-    return { code, servedBy: /^x-infergate-sim: (.+?)\r?$/im.exec(res.stdout)?.[1] ?? '' };
-  }
+  const getModels = (headers: Record<string, string> = {}): Promise<Reply> =>
+    requestThrough(c, MODELS_URL, undefined, headers);
   /** Envoy's count of ext_proc streams that failed and were let through (failure_mode_allow), all filters. */
   const failedOpen = async () =>
     [...(await admin('/stats?filter=failure_mode_allowed')).matchAll(/failure_mode_allowed: (\d+)/g)].reduce(
@@ -194,25 +179,8 @@ describeKgateway('infergate epp behind kgateway v2.2.0 and a stock Envoy', () =>
   beforeAll(async () => {
     await c.up();
     const paths = kgatewayPaths();
-    // Gateway API's safe-upgrades policy forbids experimental-channel CRDs over the standard ones `up` installed.
-    for (const kind of ['validatingadmissionpolicybinding', 'validatingadmissionpolicy'])
-      await c.kubectl(['delete', kind, 'safe-upgrades.gateway.networking.k8s.io', '--ignore-not-found']);
-    const files = kgatewayCrdFiles(paths, path.join(dir, 'crds'));
-    // The policy's removal reaches the API server's admission cache a moment later: retry until it has.
-    await waitFor(
-      'the CRDs kgateway needs applied',
-      async () => {
-        const a = await c.kubectl(
-          ['apply', '--server-side', '--force-conflicts', ...files.flatMap((f) => ['-f', f])],
-          undefined,
-          true,
-        );
-        if (a.code !== 0) throw new Error(a.stderr.split('\n')[0]);
-        return true;
-      },
-      { timeoutMs: 60_000, everyMs: 1000 },
-    );
-    await c.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
+    // Experimental-channel Gateway API CRDs and kgateway's over the standard ones `up` installed.
+    await replaceCrds(c, kgatewayCrdFiles(paths, path.join(dir, 'crds')));
     await c.kubectl(['create', 'namespace', 'kgateway-system']);
     agent = startNodeAgent(c);
 

@@ -2,6 +2,7 @@
 // poll something inside the cluster's namespace (every address there is reachable only through exec).
 
 import type { ChildProcess } from 'node:child_process';
+import { waitFor } from '../../src/util/wait';
 import type { Cluster } from '../cluster/cluster';
 
 export const POOL = 'vllm-llama3-8b-instruct';
@@ -86,22 +87,35 @@ export async function leaseHolderPid(
  * POST BODY to URL with curl inside the namespace (the body on stdin: long prompts exceed no argv limit), with
  * optional extra HEADERS: the status code and the simulator that answered (its x-infergate-sim header).
  */
-export async function postThrough(
+/**
+ * One request through URL from inside the cluster (a POST of `body` as JSON, or a GET when body is undefined):
+ * the status code and which simulator answered (its x-infergate-sim header).
+ */
+export async function requestThrough(
+  c: Cluster,
+  url: string,
+  body: string | undefined,
+  headers: Record<string, string> = {},
+): Promise<{ code: string; servedBy: string }> {
+  const extra = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const post = body === undefined ? [] : ['-H', 'content-type: application/json', '--data-binary', '@-'];
+  const r = await c.exec(
+    ['curl', '-s', '-o', '/dev/null', '-D', '-', '--max-time', '10', ...post, ...extra, url],
+    body === undefined ? {} : { input: body },
+  );
+  const code = /^HTTP\/[\d.]+ (\d+)/m.exec(r.stdout)?.[1] ?? `curl exit ${r.code}`;
+  const servedBy = /^x-infergate-sim: (.+?)\r?$/im.exec(r.stdout)?.[1] ?? '';
+  return { code, servedBy };
+}
+
+/** A POST of `body` through URL: requestThrough with a body. */
+export function postThrough(
   c: Cluster,
   url: string,
   body: string,
   headers: Record<string, string> = {},
 ): Promise<{ code: string; servedBy: string }> {
-  const extra = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const r = await c.exec(
-    ['curl', '-s', '-o', '/dev/null', '-D', '-', '--max-time', '10', '-H', 'content-type: application/json']
-      .concat(extra)
-      .concat(['--data-binary', '@-', url]),
-    { input: body },
-  );
-  const code = /^HTTP\/[\d.]+ (\d+)/m.exec(r.stdout)?.[1] ?? `curl exit ${r.code}`;
-  const servedBy = /^x-infergate-sim: (.+?)\r?$/im.exec(r.stdout)?.[1] ?? '';
-  return { code, servedBy };
+  return requestThrough(c, url, body, headers);
 }
 
 /** Waits for a 200 through URL and returns which of the pods labelled app=APP answered it (throws if none did). */
@@ -186,4 +200,28 @@ export function startNodeAgent(c: Cluster, extra: string[] = []): { child: Child
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   return { child, log: () => log };
+}
+
+/**
+ * Applies CRDs over the ones `scripts/cluster up` installed (another Gateway API version or channel): Gateway API's
+ * safe-upgrades ValidatingAdmissionPolicy forbids that, so it goes first, and the apply is retried until the API
+ * server's admission cache has seen it gone; then waits until every CRD is Established. `sources`: `-f` targets.
+ */
+export async function replaceCrds(c: Cluster, sources: string[]): Promise<void> {
+  for (const kind of ['validatingadmissionpolicybinding', 'validatingadmissionpolicy'])
+    await c.kubectl(['delete', kind, 'safe-upgrades.gateway.networking.k8s.io', '--ignore-not-found']);
+  await waitFor(
+    'the CRDs applied',
+    async () => {
+      const a = await c.kubectl(
+        ['apply', '--server-side', '--force-conflicts', ...sources.flatMap((f) => ['-f', f])],
+        undefined,
+        true,
+      );
+      if (a.code !== 0) throw new Error(a.stderr.split('\n')[0]);
+      return true;
+    },
+    { timeoutMs: 60_000, everyMs: 1000 },
+  );
+  await c.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
 }

@@ -3,7 +3,7 @@
 
 import type { Gateway, Problem, ResourceSet } from '../../api/types';
 import { GATEWAY_GROUP } from '../../api/types';
-import type { IR, ParentStatus, ResourceStatus } from '../ir';
+import type { GatewayIR, IR, ParentStatus, ResourceStatus } from '../ir';
 import { CONTROLLER_NAME } from '../ir';
 import { GatewayBuilder } from './assemble';
 import { needsBodyBasedRouter, resolveBodyBasedRouter } from './bbr';
@@ -113,7 +113,8 @@ export function buildIR(resources: ResourceSet, options: BuildIROptions = {}): B
           if (bbr) gw.bodyBasedRouter = bbr;
         }
         if (state && state !== 'foreign') {
-          if (eppProcessingMode(ctx, state.gateway) === 'STREAMED') gw.eppProcessingMode = 'STREAMED';
+          const mode = eppProcessingMode(ctx, state.gateway);
+          if (mode) gw.eppProcessingMode = mode;
         }
         return gw;
       }),
@@ -123,21 +124,22 @@ export function buildIR(resources: ResourceSet, options: BuildIROptions = {}): B
 
 /** On a Gateway or its GatewayClass: the EPP filter's body mode (see GatewayIR.eppProcessingMode). */
 export const EPP_PROCESSING_MODE_ANNOTATION = 'infergate.io/epp-processing-mode';
-const PROCESSING_MODES = ['FULL_DUPLEX_STREAMED', 'STREAMED'];
 
-function eppProcessingMode(ctx: Context, gateway: Gateway): string {
+/** STREAMED, or undefined for the protocol's FULL_DUPLEX_STREAMED (also when the annotation is wrong: a problem). */
+function eppProcessingMode(ctx: Context, gateway: Gateway): GatewayIR['eppProcessingMode'] {
   const gc = ctx.gatewayClasses.get(gateway.spec.gatewayClassName);
   for (const obj of [gateway, gc]) {
     const v = obj?.metadata.annotations?.[EPP_PROCESSING_MODE_ANNOTATION];
     if (v === undefined) continue;
-    if (PROCESSING_MODES.includes(v)) return v;
-    warn(
-      ctx,
-      obj!,
-      `metadata.annotations[${EPP_PROCESSING_MODE_ANNOTATION}]`,
-      `must be one of ${PROCESSING_MODES.join(', ')}, got ${JSON.stringify(v)}; using FULL_DUPLEX_STREAMED`,
-    );
-    return 'FULL_DUPLEX_STREAMED';
+    if (v === 'STREAMED') return 'STREAMED';
+    if (v !== 'FULL_DUPLEX_STREAMED')
+      warn(
+        ctx,
+        obj!,
+        `metadata.annotations[${EPP_PROCESSING_MODE_ANNOTATION}]`,
+        `must be one of FULL_DUPLEX_STREAMED, STREAMED, got ${JSON.stringify(v)}; using FULL_DUPLEX_STREAMED`,
+      );
+    return undefined;
   }
-  return 'FULL_DUPLEX_STREAMED';
+  return undefined;
 }

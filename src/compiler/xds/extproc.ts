@@ -67,22 +67,22 @@ export function endpointPickerFilter(mode?: 'STREAMED'): DeepPartial<HttpFilter>
         // The endpoint that actually served the request (after retries), for the EPP's completion hooks: Envoy
         // has no filter that writes envoy.lb/x-gateway-destination-endpoint-served, but it reports this attribute.
         responseAttributes: ['upstream.address'],
-        processingMode:
-          mode === 'STREAMED'
+        processingMode: {
+          requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
+          responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
+          ...(mode === 'STREAMED'
             ? {
-                requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
-                responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
                 requestBodyMode: ProcessingMode_BodySendMode.STREAMED,
                 responseBodyMode: ProcessingMode_BodySendMode.STREAMED,
               }
             : {
-                requestHeaderMode: ProcessingMode_HeaderSendMode.SEND,
-                responseHeaderMode: ProcessingMode_HeaderSendMode.SEND,
                 requestBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
                 responseBodyMode: ProcessingMode_BodySendMode.FULL_DUPLEX_STREAMED,
+                // Envoy requires trailers SEND with FULL_DUPLEX_STREAMED bodies.
                 requestTrailerMode: ProcessingMode_HeaderSendMode.SEND,
                 responseTrailerMode: ProcessingMode_HeaderSendMode.SEND,
-              },
+              }),
+        },
         // STREAMED: such EPPs answer the headers only once they have the whole body (the buffer filter ahead hands
         // it over as one chunk), so Envoy must not wait for that answer before sending the body.
         ...(mode === 'STREAMED' ? { sendBodyWithoutWaitingForHeaderResponse: true } : {}),

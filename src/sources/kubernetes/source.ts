@@ -107,7 +107,7 @@ export class KubernetesSource implements ResourceSource {
       upsert: (k: KindSpec, o: KubeObject) => this.upsert(k, o),
       remove: (k: KindSpec, o: KubeObject) => this.remove(k, o),
     };
-    const optional = new Map<Informer, WatchSpec>();
+    const candidates: { informer: Informer; spec: WatchSpec }[] = [];
     for (const w of specs) {
       if (!(await served(this.opts.client, w.kind))) {
         log.warn('kind not served by the API server (CRD not installed?): not watched', {
@@ -122,27 +122,30 @@ export class KubernetesSource implements ResourceSource {
         labelSelector: w.labelSelector,
         resyncMs: this.opts.resyncMs,
       };
-      this.informers.push(new Informer(this.opts.client, w.kind, o, events));
-      optional.set(this.informers[this.informers.length - 1], w);
+      candidates.push({ informer: new Informer(this.opts.client, w.kind, o, events), spec: w });
     }
-    const refused = new Set<Informer>();
-    await Promise.all(
-      this.informers.map((i) =>
-        i.start().catch((err: unknown) => {
-          const w = optional.get(i);
-          if (!w?.optional || !(err instanceof HttpError) || err.code !== 403) throw err;
-          i.stop();
-          refused.add(i);
-          log.warn('not allowed to list this kind: not watched (grant get/list/watch to use it)', {
-            kind: w.kind.kind,
-            apiVersion: apiVersionOf(w.kind),
-            namespace: w.namespace,
-          });
-        }),
+    // An optional kind whose list is refused (403) is left out; any other failure fails the start.
+    const started = await Promise.all(
+      candidates.map(({ informer, spec }) =>
+        informer.start().then(
+          () => true,
+          (err: unknown) => {
+            if (!spec.optional || !(err instanceof HttpError) || err.code !== 403) throw err;
+            informer.stop();
+            log.warn('not allowed to list this kind: not watched (grant get/list/watch to use it)', {
+              kind: spec.kind.kind,
+              apiVersion: apiVersionOf(spec.kind),
+              namespace: spec.namespace,
+            });
+            return false;
+          },
+        ),
       ),
-    );
-    if (refused.size)
-      this.informers.splice(0, this.informers.length, ...this.informers.filter((i) => !refused.has(i)));
+    ).catch((err: unknown) => {
+      for (const { informer } of candidates) informer.stop();
+      throw err;
+    });
+    this.informers.push(...candidates.filter((_, i) => started[i]).map((x) => x.informer));
     this.started = true;
     this.onChange = onChange;
     this.deliver();

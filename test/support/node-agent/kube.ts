@@ -83,6 +83,8 @@ export class Kube {
           } else resolve(parsed as T);
         });
       });
+      // Status writes run one at a time (pod.ts): a request that never answers must not hold the rest forever.
+      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
       req.on('error', reject);
       req.end(text);
     });

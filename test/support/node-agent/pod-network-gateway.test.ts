@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 
 import { waitFor } from '../../../src/util/wait';
-import { Cluster, clusterToolsMissing, runCluster } from '../../cluster/cluster';
+import { Cluster, clusterToolsMissing } from '../../cluster/cluster';
 import { tmpDir } from '../tmp';
 
 const missing = clusterToolsMissing();
@@ -63,9 +63,7 @@ describeCluster('bridge pod network: two Gateways on port 80, an EPP and simulat
   };
 
   beforeAll(async () => {
-    const up = await runCluster(['up', c.dir, '--pod-network', 'bridge'], { timeoutMs: 300_000 });
-    if (up.code !== 0)
-      throw new Error(`scripts/cluster up --pod-network bridge failed (${up.code}):\n${up.stderr}`);
+    await c.up({ podNetwork: 'bridge' });
     start('agent', [
       'node',
       '-r',

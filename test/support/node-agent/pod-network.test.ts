@@ -6,14 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { waitFor } from '../../../src/util/wait';
-import { Cluster, clusterToolsMissing, processesIn, runCluster } from '../../cluster/cluster';
+import { Cluster, clusterToolsMissing, processesIn } from '../../cluster/cluster';
+import { startNodeAgent } from '../../kubernetes/fixtures';
 import { tmpDir } from '../tmp';
 
 const missing = clusterToolsMissing();
 if (missing) console.log(`pod-network test skipped: the pinned cluster binaries are not cached (${missing})`);
 const describeCluster = missing ? describe.skip : describe;
-
-const MAIN = path.join(__dirname, 'main.ts');
 
 // The "image": an HTTP server on $HOST:$PORT (0.0.0.0:3000 unless told) saying which pod and container it is;
 // /get?url= fetches a URL from inside the Pod, /api asks the API server who the Pod's token is (in-cluster config),
@@ -115,8 +114,7 @@ describeCluster('bridge pod network', () => {
   jest.setTimeout(300_000);
   const work = tmpDir('pod-network');
   const c = new Cluster(path.join(work, 'cluster'));
-  let agent: ReturnType<Cluster['spawn']> | undefined;
-  let log = '';
+  let agent: ReturnType<typeof startNodeAgent> | undefined;
   const ips: Record<string, string> = {};
 
   /** curl from the cluster namespace (a host process there); exit code and body. */
@@ -151,25 +149,11 @@ describeCluster('bridge pod network', () => {
     fs.writeFileSync(path.join(work, 'echo.js'), ECHO);
     const images = { 'test/echo': { entrypoint: [process.execPath, path.join(work, 'echo.js')] } };
     fs.writeFileSync(path.join(work, 'images.json'), JSON.stringify(images));
-    const up = await runCluster(['up', c.dir, '--pod-network', 'bridge'], { timeoutMs: 300_000 });
-    if (up.code !== 0)
-      throw new Error(`scripts/cluster up --pod-network bridge failed (${up.code}):\n${up.stderr}`);
+    await c.up({ podNetwork: 'bridge' });
     // No --pod-network: the agent takes the mode scripts/cluster recorded.
-    agent = c.spawn([
-      'node',
-      '-r',
-      'ts-node/register/transpile-only',
-      MAIN,
-      '--node',
-      'node-a',
-      '--pod-cidr',
-      '10.244.1.0/24',
-      '--images',
-      path.join(work, 'images.json'),
-    ]);
-    agent.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    agent.on('exit', (code) => code && console.log(`node agent exited ${code}:\n${log}`));
+    agent = startNodeAgent(c, ['--images', path.join(work, 'images.json')]);
+    const started = agent;
+    started.child.on('exit', (code) => code && console.log(`node agent exited ${code}:\n${started.log()}`));
     await c.apply(pod('echo-a', { app: 'echo' }, [container('web')]));
     await c.apply(pod('echo-b', { app: 'echo' }, [container('web')]));
     await c.apply(
@@ -189,8 +173,8 @@ describeCluster('bridge pod network', () => {
   }, 300_000);
 
   afterAll(async () => {
-    agent?.kill('SIGTERM');
-    if (process.env.NODE_AGENT_LOG) console.log(`node agent log:\n${log}`);
+    agent?.child.kill('SIGTERM');
+    if (process.env.NODE_AGENT_LOG) console.log(`node agent log:\n${agent?.log() ?? ''}`);
     await c.down();
   }, 60_000);
 
@@ -425,7 +409,7 @@ describeCluster('bridge pod network', () => {
       .split('\n');
     expect(ids).toHaveLength(Object.keys(ips).length - 1);
     for (const id of ids) expect(processesIn(id).length).toBeGreaterThan(0);
-    agent?.kill('SIGKILL');
+    agent?.child.kill('SIGKILL');
     expect((await c.down()).code).toBe(0);
     for (const id of ids) expect(processesIn(id)).toEqual([]);
     expect(processesIn(c.netns())).toEqual([]);
