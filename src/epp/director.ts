@@ -28,7 +28,7 @@ import type {
   StreamToken,
 } from './types';
 import { logger } from '../util/log';
-import { isTestingFilter, type TestingFilter } from './plugins/header-based-testing-filter';
+import { TESTING_FILTER } from './plugins/header-based-testing-filter';
 
 const log = logger('epp.director');
 
@@ -75,6 +75,8 @@ interface InFlight {
   priority: number;
   /** The running_requests label it was counted under (released under the same one). */
   runningLabel: string;
+  /** The scheduling cycle that placed it, for the ResponseComplete plugins (absent for headers-only picks). */
+  cycle?: { req: SchedulingRequest; result: SchedulingResult };
 }
 
 /** h0 covers the target model and the request's cache_salt, as the reference EPP hashes them. */
@@ -155,6 +157,21 @@ export function createDirector(opts: DirectorOptions): EppDirector {
         p.preRequest(req, result);
       } catch (err) {
         log.warn('preRequest failed', { plugin: p.name, err });
+      }
+    }
+  };
+
+  const runResponseComplete = (req: SchedulingRequest, result: SchedulingResult, info: ResponseInfo) => {
+    const done = {
+      status: info.status,
+      promptTokens: info.promptTokens,
+      completionTokens: info.completionTokens,
+    };
+    for (const p of built.responseComplete) {
+      try {
+        p.responseComplete(req, result, done);
+      } catch (err) {
+        log.warn('responseComplete failed', { plugin: p.name, err });
       }
     }
   };
@@ -257,7 +274,13 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     if (objective) decision.objective = objective;
     if (target !== incoming) decision.body = Buffer.from(JSON.stringify({ ...parsed.body, model: target }));
     // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream.
-    track(input.stream, { incoming, target, priority, runningLabel: labels.label(incoming) });
+    track(input.stream, {
+      incoming,
+      target,
+      priority,
+      runningLabel: labels.label(incoming),
+      cycle: { req, result },
+    });
     return decision;
   }
 
@@ -276,17 +299,20 @@ export function createDirector(opts: DirectorOptions): EppDirector {
   }
 
   const servedEndpointHeader = [...built.plugins.values()].find(
-    (p): p is TestingFilter => isTestingFilter(p) && !!p.servedEndpointHeader,
-  )?.servedEndpointHeader;
+    (p) => TESTING_FILTER.of(p)?.servedEndpointHeader,
+  ) as { servedEndpointHeader?: string } | undefined;
   return {
     built,
-    ...(servedEndpointHeader ? { servedEndpointHeader } : {}),
+    ...(servedEndpointHeader?.servedEndpointHeader
+      ? { servedEndpointHeader: servedEndpointHeader.servedEndpointHeader }
+      : {}),
     // A throw becomes a rejection, which the stream turns into a 500.
     decide: (input) => new Promise((resolve) => resolve(decideSync(input))),
     complete(info: ResponseInfo): void {
       try {
         const f = release(info.stream);
         if (!f) return;
+        if (f.cycle) runResponseComplete(f.cycle.req, f.cycle.result, info);
         if (info.status >= 200 && info.status < 300) {
           labels.learn(f.target);
           if (f.incoming === f.target) labels.learn(f.incoming);

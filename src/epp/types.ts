@@ -80,6 +80,8 @@ export interface RequestInput {
   prefixHashesParams?: { blockChars: number; maxBlocks: number };
   /** Headers-only request (headers carried end_of_stream, or an empty body): no model, empty prompt. */
   headersOnly?: boolean;
+  /** Aborted when the stream ends before the decision is sent (client gone, Envoy reset): a queued request leaves. */
+  signal?: AbortSignal;
 }
 
 export type Decision =
@@ -93,6 +95,8 @@ export type Decision =
       body?: Uint8Array;
       objective?: string;
       priority: number;
+      /** Request headers to set besides the destination (e.g. x-prefiller-host-port for a decode pod). */
+      headers?: Record<string, string>;
     }
   | { kind: 'reject'; status: 400 | 429 | 500 | 503; message: string };
 

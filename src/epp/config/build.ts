@@ -5,9 +5,9 @@
 
 import { DEFAULT_UTILIZATION, type UtilizationParams } from '../admission/saturation';
 import { builtinRegistry } from '../plugins';
-import type { CoreMetricsExtractor } from '../plugins/core-metrics-extractor';
-import type { MetricsDataSource } from '../plugins/metrics-data-source';
-import { isSaturationDetector } from '../plugins/utilization-detector';
+import { CORE_METRICS_EXTRACTOR, type CoreMetricsExtractor } from '../plugins/core-metrics-extractor';
+import { METRICS_DATA_SOURCE, type MetricsDataSource } from '../plugins/metrics-data-source';
+import { SATURATION_DETECTOR } from '../plugins/utilization-detector';
 import { PrefixCache } from '../prefix/prefix-cache';
 import { SchedulerProfile, type WeightedScorer } from '../scheduling/profile';
 import type { PluginDeps, PluginRegistry } from '../scheduling/registry';
@@ -18,7 +18,10 @@ import {
   isPicker,
   isPreRequest,
   isProfileHandler,
+  isResponseComplete,
   isScorer,
+  type PluginKind,
+  type ResponseComplete,
   type EndpointsAware,
   type Filter,
   type Picker,
@@ -34,12 +37,17 @@ export interface BuiltConfig {
   scheduler: Scheduler;
   plugins: ReadonlyMap<string, Plugin>;
   preRequest: PreRequest[];
+  responseComplete: ResponseComplete[];
   endpointsAware: EndpointsAware[];
   saturation: UtilizationParams;
   /** The prefix cache, when a prefix plugin is configured (its hash parameters drive request hashing). */
   prefixCache?: PrefixCache;
   dataSource?: MetricsDataSource;
   extractor?: CoreMetricsExtractor;
+  /** The configured plugins that declare `kind`, in configuration order. */
+  byKind<T extends Plugin>(kind: PluginKind<T>): T[];
+  /** The plugin named `name` when it declares `kind`. */
+  lookup<T extends Plugin>(name: string, kind: PluginKind<T>): T | undefined;
 }
 
 export interface BuildOptions {
@@ -100,7 +108,7 @@ export function buildFromConfig(
             path: '<default profile>',
             plugins: all
               .filter((p) => isFilter(p) || isScorer(p) || isPicker(p))
-              .filter((p) => !isSaturationDetector(p))
+              .filter((p) => !SATURATION_DETECTOR.is(p))
               .map((p) => ({ pluginRef: p.name })),
           },
         ];
@@ -164,11 +172,11 @@ export function buildFromConfig(
       errors.push(
         `saturationDetector.pluginRef: no plugin named ${JSON.stringify(config.saturationDetector.pluginRef)}`,
       );
-    else if (!isSaturationDetector(p))
+    else if (!SATURATION_DETECTOR.is(p))
       errors.push(`saturationDetector.pluginRef: ${p.name} (${p.type}) is not a saturation detector`);
     else saturation = p.params;
   } else {
-    const d = all.find(isSaturationDetector);
+    const d = all.map((p) => SATURATION_DETECTOR.of(p)).find((p) => p !== undefined);
     if (d) saturation = d.params;
   }
   for (const ref of [
@@ -189,10 +197,13 @@ export function buildFromConfig(
     scheduler: new Scheduler(handler, profiles, opts.timers),
     plugins,
     preRequest: all.filter(isPreRequest),
+    responseComplete: all.filter(isResponseComplete),
     endpointsAware: all.filter(isEndpointsAware),
     saturation,
     prefixCache: prefixOwner?.cache,
-    dataSource: all.find((p): p is MetricsDataSource => p.type === 'metrics-data-source'),
-    extractor: all.find((p): p is CoreMetricsExtractor => p.type === 'core-metrics-extractor'),
+    dataSource: all.map((p) => METRICS_DATA_SOURCE.of(p)).find((p) => p !== undefined),
+    extractor: all.map((p) => CORE_METRICS_EXTRACTOR.of(p)).find((p) => p !== undefined),
+    byKind: (kind) => all.filter((p) => kind.is(p)) as never,
+    lookup: (name, kind) => kind.of(plugins.get(name)),
   };
 }

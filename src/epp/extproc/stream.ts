@@ -76,6 +76,8 @@ export class ExtProcStream {
   private size = 0;
   private started = 0;
   private response: ResponseSide | undefined;
+  /** Aborted when the stream closes, so a decision still waiting (e.g. queued by flow control) gives up at once. */
+  private readonly abort = new AbortController();
 
   constructor(
     opts: HandlerOptions,
@@ -129,6 +131,7 @@ export class ExtProcStream {
   /** The stream ended (half-close, cancel or error): a routed request that never completed is completed now. */
   close(): void {
     if (this.phase !== 'done') this.to('done');
+    this.abort.abort();
     this.response?.complete(499);
   }
 
@@ -210,7 +213,7 @@ export class ExtProcStream {
     const path =
       this.headers[':path'] ?? this.headers['x-original-path'] ?? this.headers['x-forwarded-path'] ?? '';
     const { token: stream, requestId, headers, subset } = this;
-    return { stream, requestId, headers, path, parsed, subset };
+    return { stream, requestId, headers, path, parsed, subset, signal: this.abort.signal };
   }
 
   private async decide(input: RequestInput): Promise<Decision> {
@@ -229,7 +232,7 @@ export class ExtProcStream {
     if (decision.endpoints.length === 0) return this.reply(503, 'no endpoint picked');
     const destination = decision.endpoints.join(',');
     const body = decision.body ? toBuffer(decision.body) : original;
-    const headers: Record<string, string> = { [DESTINATION]: destination };
+    const headers: Record<string, string> = { ...decision.headers, [DESTINATION]: destination };
     if (body !== undefined) headers['content-length'] = String(body.length);
     if (this.generatedId) headers['x-request-id'] = this.requestId;
     const mutation = {

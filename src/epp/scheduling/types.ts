@@ -23,6 +23,25 @@ export interface SchedulingRequest {
 export interface Plugin {
   readonly type: string;
   readonly name: string;
+  /** Capabilities beyond the extension-point methods, looked up by identity (PluginKind), never by type string. */
+  readonly kinds?: readonly PluginKind<Plugin>[];
+}
+
+/**
+ * A typed capability a plugin declares in `kinds` (a saturation detector, a flow-control policy, a decider, ...).
+ * Lookup is by object identity: `KIND.is(p)` / `KIND.of(p)`, so two plugin types never collide on a string and a
+ * plugin cannot be mistaken for one by the methods it happens to have.
+ */
+export class PluginKind<T extends Plugin> {
+  constructor(readonly name: string) {}
+
+  is(p: Plugin): p is T {
+    return p.kinds?.includes(this as unknown as PluginKind<Plugin>) ?? false;
+  }
+
+  of(p: Plugin | undefined): T | undefined {
+    return p && this.is(p) ? p : undefined;
+  }
 }
 
 export interface Filter extends Plugin {
@@ -73,6 +92,22 @@ export interface PreRequest extends Plugin {
   preRequest(req: SchedulingRequest, result: SchedulingResult): void;
 }
 
+/** How a routed request ended, as the completion hook reports it. */
+export interface CompletionInfo {
+  /** HTTP status; 499 when the client or Envoy went away before a response. */
+  status: number;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+/**
+ * Runs once when a request that a scheduling cycle placed completes, however it ends (the reference EPP's
+ * ResponseComplete): the same request and result preRequest saw. In-flight accounting releases here.
+ */
+export interface ResponseComplete extends Plugin {
+  responseComplete(req: SchedulingRequest, result: SchedulingResult, info: CompletionInfo): void;
+}
+
 /** Told the set of endpoint keys whenever the pool's endpoints change. */
 export interface EndpointsAware extends Plugin {
   endpointsChanged(active: ReadonlySet<string>): void;
@@ -85,6 +120,7 @@ export const isScorer = (p: Plugin): p is Scorer => hasMethod(p, 'score');
 export const isPicker = (p: Plugin): p is Picker => hasMethod(p, 'pick');
 export const isProfileHandler = (p: Plugin): p is ProfileHandler => hasMethod(p, 'processResults');
 export const isPreRequest = (p: Plugin): p is PreRequest => hasMethod(p, 'preRequest');
+export const isResponseComplete = (p: Plugin): p is ResponseComplete => hasMethod(p, 'responseComplete');
 export const isEndpointsAware = (p: Plugin): p is EndpointsAware => hasMethod(p, 'endpointsChanged');
 
 /** Records a plugin's latency (inference_extension_plugin_duration_seconds); resolved once per plugin. */

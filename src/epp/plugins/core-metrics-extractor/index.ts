@@ -2,12 +2,14 @@
 
 import { DEFAULT_ENGINE, ENGINE_LABEL } from '../../scrape/engines';
 import type { PluginRegistration } from '../../scheduling/registry';
-import type { Plugin } from '../../scheduling/types';
+import { PluginKind, type Plugin } from '../../scheduling/types';
 
 export interface CoreMetricsExtractor extends Plugin {
   readonly engineLabelKey: string;
   readonly defaultEngine: string;
 }
+
+export const CORE_METRICS_EXTRACTOR = new PluginKind<CoreMetricsExtractor>('core-metrics-extractor');
 
 export const coreMetricsExtractor: PluginRegistration = {
   type: 'core-metrics-extractor',
@@ -24,6 +26,12 @@ export const coreMetricsExtractor: PluginRegistration = {
     if (p.value('engineConfigs') !== undefined)
       p.error('engineConfigs', 'custom engine configs are not supported yet');
     p.finish();
-    return { type: 'core-metrics-extractor', name, engineLabelKey, defaultEngine };
+    return {
+      type: 'core-metrics-extractor',
+      name,
+      kinds: [CORE_METRICS_EXTRACTOR],
+      engineLabelKey,
+      defaultEngine,
+    };
   },
 };

@@ -3,7 +3,7 @@
 // scheduling profile (conformance and test configs); the default config never honours the header.
 
 import type { PluginRegistration } from '../../scheduling/registry';
-import type { Filter } from '../../scheduling/types';
+import { PluginKind, type Filter } from '../../scheduling/types';
 import type { EndpointState } from '../../types';
 
 export const TEST_SELECTION_HEADER = 'test-epp-endpoint-selection';
@@ -46,8 +46,7 @@ export interface TestingFilter extends Filter {
   readonly servedEndpointHeader?: string;
 }
 
-export const isTestingFilter = (p: { type: string }): p is TestingFilter =>
-  p.type === 'header-based-testing-filter';
+export const TESTING_FILTER = new PluginKind<TestingFilter>('testing-filter');
 
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 
@@ -65,6 +64,7 @@ export const headerBasedTestingFilter: PluginRegistration = {
     return {
       type: 'header-based-testing-filter',
       name,
+      kinds: [TESTING_FILTER],
       ...(served ? { servedEndpointHeader: served } : {}),
       // Without the header the request is scheduled as usual, so pinned and unpinned traffic can share one test
       // config (the reference filter selects nothing then); a header naming nothing still leaves nothing (429).

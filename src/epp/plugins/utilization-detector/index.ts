@@ -3,14 +3,14 @@
 import { filterUnsaturated, type UtilizationParams } from '../../admission/saturation';
 import { DEFAULT_UTILIZATION } from '../../admission/saturation';
 import type { PluginRegistration } from '../../scheduling/registry';
-import type { Filter } from '../../scheduling/types';
+import { PluginKind, type Filter } from '../../scheduling/types';
 
 export interface SaturationDetector extends Filter {
   readonly params: UtilizationParams;
 }
 
-export const isSaturationDetector = (p: { type: string }): p is SaturationDetector =>
-  p.type === 'utilization-detector';
+/** Declared by every saturation detector (admission, and flow control's dispatch gate). */
+export const SATURATION_DETECTOR = new PluginKind<SaturationDetector>('saturation-detector');
 
 export const utilizationDetector: PluginRegistration = {
   type: 'utilization-detector',
@@ -30,6 +30,7 @@ export const utilizationDetector: PluginRegistration = {
     return {
       type: 'utilization-detector',
       name,
+      kinds: [SATURATION_DETECTOR],
       params,
       filter: (_req, endpoints) => filterUnsaturated(endpoints, deps.now(), params),
     };
