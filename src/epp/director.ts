@@ -1,14 +1,21 @@
 // The decision for one request (reference EPP requestcontrol/director.go): model rewrite → objective and priority
-// → admission (shed sheddable requests while saturated) → candidates (subset hint, reachable) → scheduler (its
+// → admission (without the flowControl gate: shed sheddable requests while saturated; with it: enqueue in the flow
+// controller and wait for dispatch, or its rejection) → candidates (subset hint, reachable) → scheduler (its
 // profile filters, e.g. header-based-testing-filter when configured) → ordered endpoints; prefix-index learning after
 // the decision; metrics and in-flight accounting (keyed by the stream) on completion.
 
 import { performance } from 'node:perf_hooks';
 import { resolvePriority, shouldShed, SHED_MESSAGE } from './admission/admission';
-import { poolSaturation } from './admission/saturation';
 import { buildFromConfig, type BuiltConfig } from './config/build';
 import type { EndpointPickerConfig } from './config/types';
 import { DEFAULT_UNREACHABLE_AFTER_FAILURES, reachable, type Datastore } from './datastore/datastore';
+import {
+  DEFAULT_FLOW_ID,
+  FAIRNESS_ID_HEADER,
+  FlowController,
+  OUTCOME_RESPONSE,
+  type Clock,
+} from './flowcontrol/controller';
 import type { EppMetrics } from './observability/metrics';
 import { declaredModels, ModelLabels } from './observability/model-labels';
 import { blockHashes } from './prefix/hash';
@@ -29,6 +36,7 @@ import type {
 } from './types';
 import { logger } from '../util/log';
 import { TESTING_FILTER } from './plugins/header-based-testing-filter';
+import { SATURATION_DETECTOR } from './plugins/utilization-detector';
 
 const log = logger('epp.director');
 
@@ -56,6 +64,8 @@ export interface DirectorOptions {
    * unless that would leave none. A killed model server whose Pod still reads Ready stops being picked.
    */
   unreachableAfterFailures?: number;
+  /** The flow controller's clock and timers (tests pass a fake one); real timers by default. */
+  flowClock?: Clock;
 }
 
 export interface EppDirector extends Director {
@@ -63,6 +73,8 @@ export interface EppDirector extends Director {
   readonly built: BuiltConfig;
   /** From a header-based-testing-filter's servedEndpointHeader: the response header reporting the served endpoint. */
   readonly servedEndpointHeader?: string;
+  /** The flow controller, with the flowControl feature gate. */
+  readonly flowControl?: FlowController;
   /** Streams with a route decision not yet completed (for tests and leak checks). */
   inFlight(): number;
   /** Stops listening to the datastore. */
@@ -125,12 +137,29 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     { registry: opts.registry, timers: metrics.pluginTimer },
   );
   const inflight = new Map<StreamToken, InFlight>();
+  // Saturation detectors count in-flight load in preRequest: they run in the decision, so the next dispatch
+  // judgement already sees it; the rest (prefix learning) run after it.
+  const syncPreRequest = built.preRequest.filter((p) => SATURATION_DETECTOR.is(p));
+  const deferredPreRequest = built.preRequest.filter((p) => !SATURATION_DETECTOR.is(p));
+  const fc = built.flowControl
+    ? new FlowController({
+        config: built.flowControl,
+        detector: built.saturationDetector,
+        endpoints: () => datastore.endpoints(),
+        wallNow: now,
+        clock: opts.flowClock,
+        observer: metrics.flowControlObserver(datastore.poolId.name),
+      })
+    : undefined;
+  const kick = () => fc?.kick();
 
   const onChange = (endpoints: readonly EndpointState[]) => {
     const active = new Set(endpoints.map((e) => e.endpoint.key));
     for (const p of built.endpointsAware) p.endpointsChanged(active);
+    kick();
   };
   datastore.on('change', onChange);
+  if (fc) datastore.on('metrics', kick);
   let declared: Set<string> | undefined;
   const onResources = () => (declared = undefined);
   datastore.on('resources', onResources);
@@ -146,13 +175,14 @@ export function createDirector(opts: DirectorOptions): EppDirector {
   const requestError = (incoming: string, target: string, code: string) =>
     metrics.requestError(labels.label(incoming), labels.label(target), code);
 
-  const reject = (status: 429 | 503, message: string, incoming: string, target: string): Decision => {
-    requestError(incoming, target, status === 429 ? 'ResourceExhausted' : 'ServiceUnavailable');
+  const ERROR_CODE = { 429: 'ResourceExhausted', 500: 'Internal', 503: 'ServiceUnavailable' } as const;
+  const reject = (status: 429 | 500 | 503, message: string, incoming: string, target: string): Decision => {
+    requestError(incoming, target, ERROR_CODE[status]);
     return { kind: 'reject', status, message };
   };
 
-  const runPreRequest = (req: SchedulingRequest, result: SchedulingResult) => {
-    for (const p of built.preRequest) {
+  const runPreRequest = (req: SchedulingRequest, result: SchedulingResult, plugins = deferredPreRequest) => {
+    for (const p of plugins) {
       try {
         p.preRequest(req, result);
       } catch (err) {
@@ -203,7 +233,15 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     };
   }
 
-  function decideSync(input: RequestInput): Decision {
+  interface Resolved {
+    incoming: string;
+    target: string;
+    priority: number;
+    objective?: string;
+  }
+
+  /** Model rewrite and priority: what every path needs first. */
+  function resolve(input: RequestInput): Resolved {
     const { parsed, headers } = input;
     const incoming = parsed.model;
     const rw = chooseTargetModel(incoming, headers, datastore.rewrites(), datastore.models(), random);
@@ -216,12 +254,52 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       datastore.objectives(),
       datastore.models(),
     );
+    return { incoming, target, priority, objective };
+  }
 
+  /** Without the flowControl gate: the legacy admission rule, then placement, all synchronous. */
+  function decideSync(input: RequestInput): Decision {
+    const r = resolve(input);
     const all = datastore.endpoints();
-    if (input.headersOnly) return headersOnly(input, all, incoming, target, priority);
-    if (shouldShed(priority, () => poolSaturation(all, now(), built.saturation))) {
-      return reject(429, SHED_MESSAGE, incoming, target);
+    if (input.headersOnly) return headersOnly(input, all, r.incoming, r.target, r.priority);
+    if (shouldShed(r.priority, () => built.saturationDetector.saturation(all, now()))) {
+      return reject(429, SHED_MESSAGE, r.incoming, r.target);
     }
+    return place(input, r, all);
+  }
+
+  /** With the gate: the flow controller admits (at once, or after queueing) or rejects with its outcome's status. */
+  function decideQueued(input: RequestInput, controller: FlowController): Promise<Decision> {
+    const r = resolve(input);
+    if (input.headersOnly)
+      return Promise.resolve(headersOnly(input, datastore.endpoints(), r.incoming, r.target, r.priority));
+    return new Promise<Decision>((done) => {
+      controller.submit({
+        flowId: input.headers[FAIRNESS_ID_HEADER] || DEFAULT_FLOW_ID,
+        priority: r.priority,
+        bytes: input.bodyBytes ?? 0,
+        signal: input.signal,
+        labels: { model: labels.label(r.incoming), target: labels.label(r.target) },
+        dispatch: () => {
+          try {
+            done(place(input, r, datastore.endpoints()));
+          } catch (err) {
+            log.error('placing a dispatched request failed', { err });
+            done(reject(500, `placing the request failed: ${(err as Error).message}`, r.incoming, r.target));
+          }
+        },
+        evict: (outcome) => {
+          const { status, message } = OUTCOME_RESPONSE[outcome];
+          done(reject(status, message, r.incoming, r.target));
+        },
+      });
+    });
+  }
+
+  /** Candidates → scheduler → the route decision, counted in flight. */
+  function place(input: RequestInput, r: Resolved, all: EndpointState[]): Decision {
+    const { parsed, headers } = input;
+    const { incoming, target, priority, objective } = r;
     let candidates: EndpointState[] = input.subset === undefined ? all : subsetCandidates(all, input.subset);
     if (candidates.length === 0) return reject(503, NO_CANDIDATES, incoming, target);
     // Endpoints that stopped answering scrapes are left out, failing open when that would leave none.
@@ -234,6 +312,7 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       targetModel: target,
       headers,
       state: new Map(),
+      bodyBytes: input.bodyBytes,
       prefixHashes(blockChars, maxBlocks) {
         if (cached && cached.blockChars === blockChars && cached.maxBlocks === maxBlocks)
           return cached.hashes;
@@ -261,8 +340,9 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     }
     const targets = Scheduler.primaryTargets(result);
     if (targets.length === 0) return reject(429, NO_TARGET, incoming, target);
-    // Learning where the request went is off the decision's path, as in the reference EPP.
-    if (built.preRequest.length > 0) setImmediate(runPreRequest, req, result);
+    // Learning where the request went is off the decision's path, as in the reference EPP; load accounting is not.
+    if (syncPreRequest.length > 0) runPreRequest(req, result, syncPreRequest);
+    if (deferredPreRequest.length > 0) setImmediate(runPreRequest, req, result);
 
     const decision: Decision = {
       kind: 'route',
@@ -306,8 +386,11 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     ...(servedEndpointHeader?.servedEndpointHeader
       ? { servedEndpointHeader: servedEndpointHeader.servedEndpointHeader }
       : {}),
+    ...(fc ? { flowControl: fc } : {}),
     // A throw becomes a rejection, which the stream turns into a 500.
-    decide: (input) => new Promise((resolve) => resolve(decideSync(input))),
+    decide: fc
+      ? (input) => new Promise((ok) => ok(decideQueued(input, fc)))
+      : (input) => new Promise((ok) => ok(decideSync(input))),
     complete(info: ResponseInfo): void {
       try {
         const f = release(info.stream);
@@ -330,6 +413,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       } catch (err) {
         log.warn('complete failed', { err });
       }
+      // A finished request may have made room for a queued one.
+      kick();
     },
     inFlight: () => inflight.size,
     prefixHashParams(model, body) {
@@ -338,6 +423,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       return { model: prefixHashModel(model, body), ...p };
     },
     close: () => {
+      fc?.close();
+      datastore.off('metrics', kick);
       datastore.off('change', onChange);
       datastore.off('resources', onResources);
     },

@@ -82,6 +82,8 @@ export interface RequestInput {
   headersOnly?: boolean;
   /** Aborted when the stream ends before the decision is sent (client gone, Envoy reset): a queued request leaves. */
   signal?: AbortSignal;
+  /** The request body's size in bytes (flow control's byte capacity); 0 or absent for headers-only requests. */
+  bodyBytes?: number;
 }
 
 export type Decision =

@@ -3,11 +3,23 @@
 // for one profile, a shared max-score-picker for profiles without a picker, weight 1 for unweighted scorers, and a
 // utilization-detector when none is configured.
 
-import { DEFAULT_UTILIZATION, type UtilizationParams } from '../admission/saturation';
+import { DEFAULT_UTILIZATION } from '../admission/saturation';
+import {
+  FAIRNESS_POLICY,
+  ORDERING_POLICY,
+  USAGE_LIMIT_POLICY,
+  type FairnessPolicy,
+  type OrderingPolicy,
+  type UsageLimitPolicy,
+} from '../flowcontrol/policies';
 import { builtinRegistry } from '../plugins';
 import { CORE_METRICS_EXTRACTOR, type CoreMetricsExtractor } from '../plugins/core-metrics-extractor';
 import { METRICS_DATA_SOURCE, type MetricsDataSource } from '../plugins/metrics-data-source';
-import { SATURATION_DETECTOR } from '../plugins/utilization-detector';
+import {
+  SATURATION_DETECTOR,
+  newUtilizationDetector,
+  type SaturationDetector,
+} from '../plugins/utilization-detector';
 import { PrefixCache } from '../prefix/prefix-cache';
 import { SchedulerProfile, type WeightedScorer } from '../scheduling/profile';
 import type { PluginDeps, PluginRegistry } from '../scheduling/registry';
@@ -31,7 +43,29 @@ import {
   type ProfileHandler,
 } from '../scheduling/types';
 import { Params } from './params';
-import { EppConfigError, type EndpointPickerConfig, type ProfilePluginRef } from './types';
+import {
+  EppConfigError,
+  type EndpointPickerConfig,
+  type FlowControlSpec,
+  type PriorityBandSpec,
+  type ProfilePluginRef,
+} from './types';
+
+/** A priority band's spec with its policies resolved to plugins. */
+export interface BuiltBand {
+  spec: Omit<PriorityBandSpec, 'priority'> & { priority?: number };
+  fairness: FairnessPolicy;
+  ordering: OrderingPolicy;
+}
+
+/** flowControl with every ref resolved (present only with the flowControl feature gate). */
+export interface BuiltFlowControl {
+  spec: FlowControlSpec;
+  bands: BuiltBand[];
+  /** For priorities no band names. */
+  defaultBand: BuiltBand;
+  usageLimit: UsageLimitPolicy;
+}
 
 export interface BuiltConfig {
   scheduler: Scheduler;
@@ -39,7 +73,9 @@ export interface BuiltConfig {
   preRequest: PreRequest[];
   responseComplete: ResponseComplete[];
   endpointsAware: EndpointsAware[];
-  saturation: UtilizationParams;
+  /** saturationDetector.pluginRef, else the first configured detector, else a default utilization-detector. */
+  saturationDetector: SaturationDetector;
+  flowControl?: BuiltFlowControl;
   /** The prefix cache, when a prefix plugin is configured (its hash parameters drive request hashing). */
   prefixCache?: PrefixCache;
   dataSource?: MetricsDataSource;
@@ -165,7 +201,7 @@ export function buildFromConfig(
     }
   }
 
-  let saturation: UtilizationParams = DEFAULT_UTILIZATION;
+  let saturationDetector: SaturationDetector | undefined;
   if (config.saturationDetector) {
     const p = plugins.get(config.saturationDetector.pluginRef);
     if (!p)
@@ -174,10 +210,64 @@ export function buildFromConfig(
       );
     else if (!SATURATION_DETECTOR.is(p))
       errors.push(`saturationDetector.pluginRef: ${p.name} (${p.type}) is not a saturation detector`);
-    else saturation = p.params;
+    else saturationDetector = p;
   } else {
-    const d = all.map((p) => SATURATION_DETECTOR.of(p)).find((p) => p !== undefined);
-    if (d) saturation = d.params;
+    saturationDetector = all.map((p) => SATURATION_DETECTOR.of(p)).find((p) => p !== undefined);
+  }
+  saturationDetector ??= newUtilizationDetector('utilization-detector', DEFAULT_UTILIZATION, deps.now);
+
+  // Flow-control refs name plugins; a ref to an undeclared plugin type of the right kind instantiates it with its
+  // defaults (as upstream does for its default policies).
+  const implicit = new Map<string, Plugin>();
+  const resolve = <T extends Plugin>(
+    ref: string,
+    kind: PluginKind<T>,
+    at: string,
+    what: string,
+  ): T | undefined => {
+    let p = plugins.get(ref) ?? implicit.get(ref);
+    if (!p && registry.get(ref)) {
+      p = instantiate(ref, ref, undefined, `${at} (default ${ref})`);
+      if (p) implicit.set(ref, p);
+    }
+    if (!p) {
+      errors.push(`${at}: no plugin named ${JSON.stringify(ref)}`);
+      return undefined;
+    }
+    if (!kind.is(p)) {
+      errors.push(`${at}: ${p.name} (${p.type}) is not a ${what}`);
+      return undefined;
+    }
+    return p;
+  };
+  let flowControl: BuiltFlowControl | undefined;
+  if (config.flowControl) {
+    const fc = config.flowControl;
+    const buildBand = (spec: BuiltBand['spec']): BuiltBand | undefined => {
+      const fairness = resolve(
+        spec.fairnessPolicyRef,
+        FAIRNESS_POLICY,
+        `${spec.path}.fairnessPolicyRef`,
+        'fairness policy',
+      );
+      const ordering = resolve(
+        spec.orderingPolicyRef,
+        ORDERING_POLICY,
+        `${spec.path}.orderingPolicyRef`,
+        'ordering policy',
+      );
+      return fairness && ordering ? { spec, fairness, ordering } : undefined;
+    };
+    const bands = fc.priorityBands.map(buildBand);
+    const defaultBand = buildBand(fc.defaultPriorityBand);
+    const usageLimit = resolve(
+      fc.usageLimitPolicyPluginRef,
+      USAGE_LIMIT_POLICY,
+      'flowControl.usageLimitPolicyPluginRef',
+      'usage-limit policy',
+    );
+    if (defaultBand && usageLimit && bands.every((b) => b !== undefined))
+      flowControl = { spec: fc, bands: bands as BuiltBand[], defaultBand, usageLimit };
   }
   for (const ref of [
     config.parser?.pluginRef,
@@ -199,7 +289,8 @@ export function buildFromConfig(
     preRequest: all.filter(isPreRequest),
     responseComplete: all.filter(isResponseComplete),
     endpointsAware: all.filter(isEndpointsAware),
-    saturation,
+    saturationDetector,
+    ...(flowControl ? { flowControl } : {}),
     prefixCache: prefixOwner?.cache,
     dataSource: all.map((p) => METRICS_DATA_SOURCE.of(p)).find((p) => p !== undefined),
     extractor: all.map((p) => CORE_METRICS_EXTRACTOR.of(p)).find((p) => p !== undefined),

@@ -3,15 +3,29 @@
 
 import { readFileSync } from 'node:fs';
 import { CORE_SCHEMA, load } from 'js-yaml';
-import { isObject, type Json } from './params';
+import { logger } from '../../util/log';
+import { isObject, parseDurationMs, type Json } from './params';
+import { parseQuantity } from './quantity';
 import {
   CONFIG_API_VERSION,
   CONFIG_KIND,
+  DEFAULT_BAND_MAX_BYTES,
+  DEFAULT_FAIRNESS_POLICY,
+  DEFAULT_ORDERING_POLICY,
+  DEFAULT_USAGE_LIMIT_POLICY,
   EppConfigError,
+  FLOW_CONTROL_GATE,
   type EndpointPickerConfig,
+  type FlowControlSpec,
   type PluginSpec,
+  type PriorityBandSpec,
   type ProfileSpec,
 } from './types';
+
+const log = logger('epp.config');
+
+/** The superseded switch for flow control; `true` maps to the flowControl feature gate (with a deprecation log). */
+export const LEGACY_FLOW_CONTROL_ENV = 'ENABLE_EXPERIMENTAL_FLOW_CONTROL_LAYER';
 
 export const DEFAULT_CONFIG_YAML = `apiVersion: ${CONFIG_API_VERSION}
 kind: ${CONFIG_KIND}
@@ -74,7 +88,10 @@ class Reader {
 }
 
 /** Parses and checks the file's text; throws EppConfigError listing every problem. */
-export function parseEndpointPickerConfig(text: string): EndpointPickerConfig {
+export function parseEndpointPickerConfig(
+  text: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): EndpointPickerConfig {
   const errors: string[] = [];
   let doc: unknown;
   try {
@@ -93,6 +110,7 @@ export function parseEndpointPickerConfig(text: string): EndpointPickerConfig {
     'dataLayer',
     'data',
     'parser',
+    'flowControl',
   ]);
   if (!top) throw new EppConfigError(errors);
   const apiVersion = r.str(top, 'apiVersion', '', true) ?? '';
@@ -107,8 +125,15 @@ export function parseEndpointPickerConfig(text: string): EndpointPickerConfig {
     errors.push(`featureGates[${i}]: must be a string`);
     return false;
   }) as string[];
-  if (featureGates.includes('flowControl'))
-    errors.push('featureGates: flowControl is not supported by infergate');
+  if (
+    (env[LEGACY_FLOW_CONTROL_ENV] ?? '').toLowerCase() === 'true' &&
+    !featureGates.includes(FLOW_CONTROL_GATE)
+  ) {
+    log.warn(
+      `${LEGACY_FLOW_CONTROL_ENV} is deprecated: use featureGates: [${FLOW_CONTROL_GATE}] in the EndpointPickerConfig`,
+    );
+    featureGates.push(FLOW_CONTROL_GATE);
+  }
 
   const plugins: PluginSpec[] = [];
   r.list(top, 'plugins', '').forEach((p, i) => {
@@ -166,8 +191,110 @@ export function parseEndpointPickerConfig(text: string): EndpointPickerConfig {
       };
     }
   }
+  if (top.flowControl !== undefined && top.flowControl !== null) {
+    if (!featureGates.includes(FLOW_CONTROL_GATE))
+      errors.push(
+        `flowControl: requires featureGates: [${FLOW_CONTROL_GATE}] (the block is ignored upstream without it)`,
+      );
+    const fc = readFlowControl(r, top.flowControl);
+    if (fc) config.flowControl = fc;
+  } else if (featureGates.includes(FLOW_CONTROL_GATE)) {
+    config.flowControl = readFlowControl(r, {});
+  }
   if (errors.length > 0) throw new EppConfigError(errors);
   return config;
+}
+
+const BAND_FIELDS = ['priority', 'maxBytes', 'maxRequests', 'fairnessPolicyRef', 'orderingPolicyRef'];
+
+/** A non-negative Quantity (string or number); undefined when absent; an error when malformed. */
+function quantity(r: Reader, o: Json, key: string, path: string): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  const n = parseQuantity(v);
+  if (n === undefined || n < 0) {
+    r.errors.push(
+      `${path}.${key}: must be a non-negative quantity (e.g. 100, "10k", "1Gi"), got ${JSON.stringify(v)}`,
+    );
+    return undefined;
+  }
+  return Math.floor(n);
+}
+
+function band(r: Reader, v: unknown, path: string, template: boolean): PriorityBandSpec | undefined {
+  const o = r.fields(v, path, BAND_FIELDS);
+  if (!o) return undefined;
+  let priority = NaN;
+  if (!template) {
+    const p = o.priority;
+    if (p === undefined || p === null) r.errors.push(`${path}.priority: required`);
+    else if (typeof p !== 'number' || !Number.isInteger(p))
+      r.errors.push(`${path}.priority: must be an integer, got ${JSON.stringify(p)}`);
+    else priority = p;
+  }
+  const spec: PriorityBandSpec = {
+    priority,
+    maxBytes: quantity(r, o, 'maxBytes', path) ?? DEFAULT_BAND_MAX_BYTES,
+    fairnessPolicyRef: r.str(o, 'fairnessPolicyRef', path, false) ?? DEFAULT_FAIRNESS_POLICY,
+    orderingPolicyRef: r.str(o, 'orderingPolicyRef', path, false) ?? DEFAULT_ORDERING_POLICY,
+    path,
+  };
+  const maxRequests = quantity(r, o, 'maxRequests', path);
+  if (maxRequests !== undefined) spec.maxRequests = maxRequests;
+  // The template's priority (if given) means nothing: it applies to every priority no band names.
+  if (template) delete (spec as Partial<PriorityBandSpec>).priority;
+  return spec;
+}
+
+/** The flowControl block with the upstream defaults applied; problems go to r.errors with their paths. */
+function readFlowControl(r: Reader, v: unknown): FlowControlSpec | undefined {
+  const path = 'flowControl';
+  const o = r.fields(v, path, [
+    'maxBytes',
+    'maxRequests',
+    'defaultRequestTTL',
+    'defaultPriorityBand',
+    'priorityBands',
+    'usageLimitPolicyPluginRef',
+  ]);
+  if (!o) return undefined;
+  let ttl = 0;
+  const t = o.defaultRequestTTL;
+  if (t !== undefined && t !== null && t !== 0) {
+    const ms = typeof t === 'string' ? parseDurationMs(t) : undefined;
+    if (ms === undefined)
+      r.errors.push(`${path}.defaultRequestTTL: must be a duration like "30s", got ${JSON.stringify(t)}`);
+    else ttl = ms;
+  }
+  const template = band(r, o.defaultPriorityBand ?? {}, `${path}.defaultPriorityBand`, true);
+  const bands: PriorityBandSpec[] = [];
+  const seen = new Map<number, string>();
+  r.list(o, 'priorityBands', path).forEach((b, i) => {
+    const at = `${path}.priorityBands[${i}]`;
+    const spec = band(r, b, at, false);
+    if (!spec || Number.isNaN(spec.priority)) return;
+    const dup = seen.get(spec.priority);
+    if (dup) r.errors.push(`${at}.priority: ${spec.priority} is already the priority of ${dup}`);
+    seen.set(spec.priority, at);
+    bands.push(spec);
+  });
+  const fc: FlowControlSpec = {
+    defaultRequestTTLMs: ttl,
+    defaultPriorityBand: template ?? {
+      maxBytes: DEFAULT_BAND_MAX_BYTES,
+      fairnessPolicyRef: DEFAULT_FAIRNESS_POLICY,
+      orderingPolicyRef: DEFAULT_ORDERING_POLICY,
+      path: `${path}.defaultPriorityBand`,
+    },
+    priorityBands: bands,
+    usageLimitPolicyPluginRef:
+      r.str(o, 'usageLimitPolicyPluginRef', path, false) ?? DEFAULT_USAGE_LIMIT_POLICY,
+  };
+  const maxBytes = quantity(r, o, 'maxBytes', path);
+  if (maxBytes !== undefined) fc.maxBytes = maxBytes;
+  const maxRequests = quantity(r, o, 'maxRequests', path);
+  if (maxRequests !== undefined) fc.maxRequests = maxRequests;
+  return fc;
 }
 
 /** The config in `file`, or the upstream default when no file is given. */

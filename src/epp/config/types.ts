@@ -31,6 +31,38 @@ export interface EndpointPickerConfig {
   saturationDetector?: { pluginRef: string };
   dataLayer?: { sources: { pluginRef: string; extractors: { pluginRef: string }[] }[] };
   parser?: { pluginRef: string };
+  /** Present only with `featureGates: [flowControl]` (the loader refuses it otherwise). */
+  flowControl?: FlowControlSpec;
+}
+
+export const FLOW_CONTROL_GATE = 'flowControl';
+export const DEFAULT_BAND_MAX_BYTES = 1_000_000_000;
+export const DEFAULT_FAIRNESS_POLICY = 'global-strict-fairness-policy';
+export const DEFAULT_ORDERING_POLICY = 'fcfs-ordering-policy';
+export const DEFAULT_USAGE_LIMIT_POLICY = 'static-usage-limit-policy';
+
+/** One priority band (or the template for priorities no band names), defaults applied. */
+export interface PriorityBandSpec {
+  priority: number;
+  maxBytes: number;
+  /** Undefined = unlimited. */
+  maxRequests?: number;
+  fairnessPolicyRef: string;
+  orderingPolicyRef: string;
+  /** Where it was declared, for error messages (flowControl.priorityBands[i]). */
+  path: string;
+}
+
+/** The upstream `flowControl` block, defaults applied (FlowControlConfig in endpointpickerconfig_types.go). */
+export interface FlowControlSpec {
+  /** Global limits; undefined = none. */
+  maxBytes?: number;
+  maxRequests?: number;
+  /** 0 = no TTL beyond the client's own deadline. */
+  defaultRequestTTLMs: number;
+  defaultPriorityBand: Omit<PriorityBandSpec, 'priority'>;
+  priorityBands: PriorityBandSpec[];
+  usageLimitPolicyPluginRef: string;
 }
 
 export class EppConfigError extends Error {

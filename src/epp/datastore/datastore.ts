@@ -19,6 +19,8 @@ export interface DatastoreEvents {
   change: [endpoints: readonly EndpointState[]];
   /** Any resource update was applied. */
   resources: [];
+  /** An endpoint's metrics were updated (a scrape answered). */
+  metrics: [key: string];
 }
 
 const sameEndpoint = (a: Endpoint, b: Endpoint) =>
@@ -125,7 +127,9 @@ export class Datastore extends EventEmitter<DatastoreEvents> {
 
   updateMetrics(key: string, metrics: EndpointMetrics): void {
     const s = this.byKey.get(key);
-    if (s) s.metrics = metrics;
+    if (!s) return;
+    s.metrics = metrics;
+    this.emit('metrics', key);
   }
 
   /** Whether the endpoint answered its last scrape (HTTP 200); `at` is ms since epoch. */

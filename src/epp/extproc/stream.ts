@@ -195,6 +195,7 @@ export class ExtProcStream {
     if (this.phase !== 'deciding') return; // closed while parsing
     if (!outcome.ok) return this.reply(400, outcome.message);
     const input = this.input(outcome.parsed);
+    input.bodyBytes = body.length;
     if (outcome.prefixHashes) {
       input.prefixHashes = outcome.prefixHashes;
       input.prefixHashesModel = outcome.prefixHashesModel ?? outcome.parsed.model;

@@ -14,6 +14,10 @@ const TOKEN_BUCKETS = [
   1048576,
 ];
 const SCHEDULER_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
+const FC_QUEUE_BUCKETS = [
+  0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+];
+const FC_FAST_BUCKETS = [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05];
 const PLUGIN_BUCKETS = [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1];
 
 export interface PoolStats {
@@ -22,6 +26,11 @@ export interface PoolStats {
   /** The director's unreachableAfterFailures (default 3), for inference_pool_unreachable_endpoints. */
   unreachableAfterFailures?: number;
 }
+
+/** Distinct fairness_id label values kept (clients choose them); later ones are recorded as `other`. */
+export const FAIRNESS_ID_LABELS = 1000;
+
+type FcQueueLabel = 'fairness_id' | 'priority' | 'inference_pool' | 'model_name' | 'target_model_name';
 
 type Labels<K extends string> = Partial<Record<K, string | number>>;
 
@@ -37,6 +46,12 @@ export class EppMetrics {
   readonly pluginDuration: Histogram<'extension_point' | 'plugin_type' | 'plugin_name'>;
   readonly prefixIndexerSize: Gauge;
   readonly modelRewriteDecisions: Counter<'model_rewrite_name' | 'model_name' | 'target_model'>;
+  readonly fcQueueDuration: Histogram<FcQueueLabel | 'outcome'>;
+  readonly fcDispatchCycle: Histogram;
+  readonly fcEnqueueDuration: Histogram<'fairness_id' | 'priority' | 'outcome'>;
+  readonly fcQueueSize: Gauge<FcQueueLabel>;
+  readonly fcQueueBytes: Gauge<FcQueueLabel>;
+  readonly fcPoolSaturation: Gauge<'inference_pool'>;
   private readonly children = new Map<
     string,
     { inc(v?: number): void; observe?(v: number): void; dec?(v?: number): void }
@@ -108,7 +123,131 @@ export class EppMetrics {
       labelNames: ['model_rewrite_name', 'model_name', 'target_model'],
       registers,
     });
+    this.fcQueueDuration = new Histogram({
+      name: 'inference_extension_flow_control_request_queue_duration_seconds',
+      help: 'Distribution of the total time requests spend in the flow control layer, by outcome.',
+      labelNames: ['fairness_id', 'priority', 'outcome', 'inference_pool', 'model_name', 'target_model_name'],
+      buckets: FC_QUEUE_BUCKETS,
+      registers,
+    });
+    this.fcDispatchCycle = new Histogram({
+      name: 'inference_extension_flow_control_dispatch_cycle_duration_seconds',
+      help: 'Distribution of the time a flow control dispatch cycle takes.',
+      buckets: FC_FAST_BUCKETS,
+      registers,
+    });
+    this.fcEnqueueDuration = new Histogram({
+      name: 'inference_extension_flow_control_request_enqueue_duration_seconds',
+      help: 'Distribution of the time taken to enqueue a request in the flow control layer, by outcome.',
+      labelNames: ['fairness_id', 'priority', 'outcome'],
+      buckets: FC_FAST_BUCKETS,
+      registers,
+    });
+    const ql = ['fairness_id', 'priority', 'inference_pool', 'model_name', 'target_model_name'] as const;
+    this.fcQueueSize = new Gauge({
+      name: 'inference_extension_flow_control_queue_size',
+      help: 'Current number of requests queued in the flow control layer.',
+      labelNames: ql,
+      registers,
+    });
+    this.fcQueueBytes = new Gauge({
+      name: 'inference_extension_flow_control_queue_bytes',
+      help: 'Current bytes of request bodies queued in the flow control layer.',
+      labelNames: ql,
+      registers,
+    });
+    this.fcPoolSaturation = new Gauge({
+      name: 'inference_extension_flow_control_pool_saturation',
+      help: 'Saturation of the inference pool as the flow control layer last saw it.',
+      labelNames: ['inference_pool'],
+      registers,
+    });
     if (pool) this.registerPoolGauges(pool);
+  }
+
+  /** The flow controller's observer for pool `pool` (label children cached; model labels already bounded). */
+  flowControlObserver(pool: string): {
+    queue(
+      flowId: string,
+      priority: number,
+      l: { model: string; target: string },
+      n: number,
+      bytes: number,
+    ): void;
+    left(
+      flowId: string,
+      priority: number,
+      l: { model: string; target: string },
+      outcome: string,
+      s: number,
+    ): void;
+    enqueued(flowId: string, priority: number, outcome: string, s: number): void;
+    dispatchCycle(s: number): void;
+    saturation(v: number): void;
+  } {
+    const gauges = new Map<
+      string,
+      { size: Gauge.Internal<FcQueueLabel>; bytes: Gauge.Internal<FcQueueLabel> }
+    >();
+    const hist = new Map<string, { observe(v: number): void }>();
+    const sat = this.fcPoolSaturation.labels({ inference_pool: pool });
+    // Clients choose fairness ids: the first FAIRNESS_ID_LABELS keep their own label value, the rest count as other.
+    const ids = new Set<string>();
+    const fid = (id: string) => {
+      if (ids.has(id)) return id;
+      if (ids.size >= FAIRNESS_ID_LABELS) return 'other';
+      ids.add(id);
+      return id;
+    };
+    return {
+      queue: (flowId, priority, l, n, bytes) => {
+        flowId = fid(flowId);
+        const id = `${flowId}\0${priority}\0${l.model}\0${l.target}`;
+        let g = gauges.get(id);
+        if (!g) {
+          const labels = {
+            fairness_id: flowId,
+            priority: String(priority),
+            inference_pool: pool,
+            model_name: l.model,
+            target_model_name: l.target,
+          };
+          g = { size: this.fcQueueSize.labels(labels), bytes: this.fcQueueBytes.labels(labels) };
+          gauges.set(id, g);
+        }
+        g.size.inc(n);
+        g.bytes.inc(bytes);
+      },
+      left: (flowId, priority, l, outcome, s) => {
+        flowId = fid(flowId);
+        const id = `q\0${flowId}\0${priority}\0${outcome}\0${l.model}\0${l.target}`;
+        let h = hist.get(id);
+        if (!h) {
+          h = this.fcQueueDuration.labels({
+            fairness_id: flowId,
+            priority: String(priority),
+            outcome,
+            inference_pool: pool,
+            model_name: l.model,
+            target_model_name: l.target,
+          });
+          hist.set(id, h);
+        }
+        h.observe(s);
+      },
+      enqueued: (flowId, priority, outcome, s) => {
+        flowId = fid(flowId);
+        const id = `e\0${flowId}\0${priority}\0${outcome}`;
+        let h = hist.get(id);
+        if (!h) {
+          h = this.fcEnqueueDuration.labels({ fairness_id: flowId, priority: String(priority), outcome });
+          hist.set(id, h);
+        }
+        h.observe(s);
+      },
+      dispatchCycle: (s) => this.fcDispatchCycle.observe(s),
+      saturation: (v) => sat.set(v),
+    };
   }
 
   /** Pool averages, computed when Prometheus scrapes (no timer). */

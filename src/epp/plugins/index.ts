@@ -2,7 +2,11 @@
 
 import { PluginRegistry } from '../scheduling/registry';
 import { approxPrefixCacheProducer } from './approx-prefix-cache-producer';
+import { concurrencyDetector } from './concurrency-detector';
 import { coreMetricsExtractor } from './core-metrics-extractor';
+import { edfOrderingPolicy } from './edf-ordering-policy';
+import { fcfsOrderingPolicy } from './fcfs-ordering-policy';
+import { globalStrictFairnessPolicy } from './global-strict-fairness-policy';
 import { headerBasedTestingFilter } from './header-based-testing-filter';
 import { kvCacheUtilizationScorer } from './kv-cache-utilization-scorer';
 import { loraAffinityScorer } from './lora-affinity-scorer';
@@ -12,8 +16,10 @@ import { openaiParser } from './openai-parser';
 import { prefixCacheScorer } from './prefix-cache-scorer';
 import { queueScorer } from './queue-scorer';
 import { randomPicker } from './random-picker';
+import { roundRobinFairnessPolicy } from './round-robin-fairness-policy';
 import { runningRequestsSizeScorer } from './running-requests-size-scorer';
 import { singleProfileHandler } from './single-profile-handler';
+import { staticUsageLimitPolicy } from './static-usage-limit-policy';
 import { utilizationDetector } from './utilization-detector';
 import { weightedRandomPicker } from './weighted-random-picker';
 
@@ -33,6 +39,12 @@ export const BUILTIN_PLUGINS = [
   metricsDataSource,
   coreMetricsExtractor,
   openaiParser,
+  concurrencyDetector,
+  globalStrictFairnessPolicy,
+  roundRobinFairnessPolicy,
+  fcfsOrderingPolicy,
+  edfOrderingPolicy,
+  staticUsageLimitPolicy,
 ];
 
 export function builtinRegistry(): PluginRegistry {

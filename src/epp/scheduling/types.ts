@@ -18,6 +18,8 @@ export interface SchedulingRequest {
   prefixHashes(blockChars: number, maxBlocks: number): BigUint64Array;
   /** State shared across extension points for this request (the reference EPP's CycleState). */
   readonly state: Map<string, unknown>;
+  /** The request body's size in bytes, when known (e.g. concurrency-detector's token estimate). */
+  bodyBytes?: number;
 }
 
 export interface Plugin {

@@ -1,4 +1,5 @@
 import { buildFromConfig } from '../../../src/epp/config/build';
+import type { UtilizationDetector } from '../../../src/epp/plugins/utilization-detector';
 import { loadEndpointPickerConfig, parseEndpointPickerConfig } from '../../../src/epp/config/loader';
 import { EppConfigError } from '../../../src/epp/config/types';
 import { seededRandom } from '../../../src/epp/scheduling/random';
@@ -27,7 +28,8 @@ describe('EndpointPickerConfig', () => {
     ]);
     expect(profile.picker.type).toBe('max-score-picker');
     expect(built.scheduler.handler.type).toBe('single-profile-handler');
-    expect(built.saturation).toEqual({
+    expect(built.saturationDetector.type).toBe('utilization-detector');
+    expect((built.saturationDetector as UtilizationDetector).params).toEqual({
       queueDepthThreshold: 5,
       kvCacheUtilThreshold: 0.8,
       metricsStalenessThresholdMs: 200,
@@ -46,8 +48,9 @@ describe('EndpointPickerConfig', () => {
     const [p] = built.scheduler.profiles;
     expect(p.scorers.map((s) => [s.scorer.type, s.weight])).toEqual([['lora-affinity-scorer', 1]]);
     expect(p.picker.type).toBe('random-picker');
-    expect(built.saturation.queueDepthThreshold).toBe(10);
-    expect(built.saturation.metricsStalenessThresholdMs).toBe(1000);
+    const params = (built.saturationDetector as UtilizationDetector).params;
+    expect(params.queueDepthThreshold).toBe(10);
+    expect(params.metricsStalenessThresholdMs).toBe(1000);
   });
 
   it('accepts the upstream full example with dataLayer and a producer', () => {
