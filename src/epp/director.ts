@@ -389,7 +389,13 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     ...(fc ? { flowControl: fc } : {}),
     // A throw becomes a rejection, which the stream turns into a 500.
     decide: fc
-      ? (input) => new Promise((ok) => ok(decideQueued(input, fc)))
+      ? (input) => {
+          try {
+            return decideQueued(input, fc);
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        }
       : (input) => new Promise((ok) => ok(decideSync(input))),
     complete(info: ResponseInfo): void {
       try {
