@@ -29,6 +29,8 @@ export interface SendOptions {
   timeoutMs: number;
   now: () => number;
   sink: TokenSink;
+  /** Extra request headers (e.g. x-gateway-inference-fairness-id, x-gateway-inference-objective). */
+  headers?: Record<string, string>;
 }
 
 export function sendCompletion(o: SendOptions, scheduledMs: number): Promise<RequestResult> {
@@ -48,7 +50,11 @@ export function sendCompletion(o: SendOptions, scheduledMs: number): Promise<Req
       {
         method: 'POST',
         agent: o.agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(o.body) },
+        headers: {
+          ...o.headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(o.body),
+        },
       },
       (res) => {
         result.status = res.statusCode ?? 0;

@@ -47,6 +47,12 @@ export interface FleetOptions {
   simAddresses: string[];
   simArgs: string[];
   logDir: string;
+  /** An EndpointPickerConfig for the EPP (infergate strategies), replacing the strategy's own. */
+  eppConfig?: string;
+  /** More resource documents (YAML, e.g. InferenceObjectives for the pool `sims`), appended to the strategy's. */
+  extraResources?: string[];
+  /** Names the fleet's log directory (default: the strategy). */
+  label?: string;
 }
 
 export interface Fleet {
@@ -89,9 +95,15 @@ spec:
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const [listenPort, adminPort, eppPort, eppHealth, eppMetrics] = await freePorts(5, ['127.0.0.1']);
   const [simPort] = await freePorts(1, o.simAddresses);
-  const dir = fs.mkdtempSync(path.join(o.logDir, `${o.strategy}-`));
+  const dir = fs.mkdtempSync(path.join(o.logDir, `${o.label ?? o.strategy}-`));
   const resourceFile = path.join(dir, 'resources.yaml');
-  fs.writeFileSync(resourceFile, resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort));
+  fs.writeFileSync(
+    resourceFile,
+    [
+      resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort),
+      ...(o.extraResources ?? []),
+    ].join(DOC),
+  );
   const processes = new Map<string, ChildProcess>();
   const fleet: Fleet = {
     url: `http://127.0.0.1:${listenPort}`,
@@ -131,9 +143,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         '--metrics-port',
         String(eppMetrics),
       ];
-      if (o.strategy === 'infergate-no-prefix') {
+      if (o.strategy === 'infergate-no-prefix' || o.eppConfig !== undefined) {
         const config = path.join(dir, 'epp-config.yaml');
-        fs.writeFileSync(config, NO_PREFIX_CONFIG);
+        fs.writeFileSync(config, o.eppConfig ?? NO_PREFIX_CONFIG);
         args.push('--config-file', config);
       }
       const epp = start(processes, dir, 'epp', process.execPath, [...args, resourceFile]);

@@ -60,7 +60,7 @@ export function chartIds(report: RoutingReport): string[] {
   return workloads.flatMap((w) => CHARTS.map((c) => `${w}:${c.metric}`));
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON safe inside a <script> element. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');

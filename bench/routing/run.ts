@@ -168,7 +168,7 @@ async function runCurve(
   return entries;
 }
 
-function envoyVersion(): string | undefined {
+export function envoyVersion(): string | undefined {
   try {
     const out = execFileSync(findEnvoy(), ['--version'], { encoding: 'utf8', timeout: 10000 });
     return /version: \S+?\/([\d.]+)/.exec(out)?.[1] ?? out.trim();
