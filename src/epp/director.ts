@@ -240,16 +240,21 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     objective?: string;
   }
 
+  /** Model rewrite: the target model (and the rewrite metric). */
+  function rewrite(input: RequestInput): string {
+    const incoming = input.parsed.model;
+    const rw = chooseTargetModel(incoming, input.headers, datastore.rewrites(), datastore.models(), random);
+    if (rw.source === 'rewrite' && rw.by)
+      metrics.rewrite(rw.by, labels.label(incoming), labels.label(rw.targetModel));
+    return rw.targetModel;
+  }
+
   /** Model rewrite and priority: what every path needs first. */
   function resolve(input: RequestInput): Resolved {
-    const { parsed, headers } = input;
-    const incoming = parsed.model;
-    const rw = chooseTargetModel(incoming, headers, datastore.rewrites(), datastore.models(), random);
-    const target = rw.targetModel;
-    if (rw.source === 'rewrite' && rw.by)
-      metrics.rewrite(rw.by, labels.label(incoming), labels.label(target));
+    const incoming = input.parsed.model;
+    const target = rewrite(input);
     const { priority, objective } = resolvePriority(
-      headers,
+      input.headers,
       incoming,
       datastore.objectives(),
       datastore.models(),
@@ -257,15 +262,25 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     return { incoming, target, priority, objective };
   }
 
-  /** Without the flowControl gate: the legacy admission rule, then placement, all synchronous. */
+  /**
+   * Without the flowControl gate: the legacy admission rule, then placement, all synchronous (no allocation beyond
+   * what the decision itself needs: this path is benchmarked).
+   */
   function decideSync(input: RequestInput): Decision {
-    const r = resolve(input);
+    const incoming = input.parsed.model;
+    const target = rewrite(input);
+    const { priority, objective } = resolvePriority(
+      input.headers,
+      incoming,
+      datastore.objectives(),
+      datastore.models(),
+    );
     const all = datastore.endpoints();
-    if (input.headersOnly) return headersOnly(input, all, r.incoming, r.target, r.priority);
-    if (shouldShed(r.priority, () => built.saturationDetector.saturation(all, now()))) {
-      return reject(429, SHED_MESSAGE, r.incoming, r.target);
+    if (input.headersOnly) return headersOnly(input, all, incoming, target, priority);
+    if (shouldShed(priority, () => built.saturationDetector.saturation(all, now()))) {
+      return reject(429, SHED_MESSAGE, incoming, target);
     }
-    return place(input, r, all);
+    return place(input, incoming, target, priority, objective, all);
   }
 
   /** With the gate: the flow controller admits (at once, or after queueing) or rejects with its outcome's status. */
@@ -282,7 +297,7 @@ export function createDirector(opts: DirectorOptions): EppDirector {
         labels: { model: labels.label(r.incoming), target: labels.label(r.target) },
         dispatch: () => {
           try {
-            done(place(input, r, datastore.endpoints()));
+            done(place(input, r.incoming, r.target, r.priority, r.objective, datastore.endpoints()));
           } catch (err) {
             log.error('placing a dispatched request failed', { err });
             done(reject(500, `placing the request failed: ${(err as Error).message}`, r.incoming, r.target));
@@ -297,9 +312,15 @@ export function createDirector(opts: DirectorOptions): EppDirector {
   }
 
   /** Candidates → scheduler → the route decision, counted in flight. */
-  function place(input: RequestInput, r: Resolved, all: EndpointState[]): Decision {
+  function place(
+    input: RequestInput,
+    incoming: string,
+    target: string,
+    priority: number,
+    objective: string | undefined,
+    all: EndpointState[],
+  ): Decision {
     const { parsed, headers } = input;
-    const { incoming, target, priority, objective } = r;
     let candidates: EndpointState[] = input.subset === undefined ? all : subsetCandidates(all, input.subset);
     if (candidates.length === 0) return reject(503, NO_CANDIDATES, incoming, target);
     // Endpoints that stopped answering scrapes are left out, failing open when that would leave none.

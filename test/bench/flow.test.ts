@@ -1,0 +1,84 @@
+// The flow-control benchmark's pure parts, from fixture points (the benchmark itself does not run): the goal checks
+// and the HTML page, and that its flow-control EndpointPickerConfig is one the EPP accepts with the gate.
+
+import { buildFromConfig } from '../../src/epp/config/build';
+import { parseEndpointPickerConfig } from '../../src/epp/config/loader';
+import {
+  PLAIN_CONFIG,
+  flowConfig,
+  flowGoals,
+  renderFlowHtml,
+  type FlowPoint,
+} from '../../bench/routing/flow';
+
+function point(
+  workload: string,
+  mode: string,
+  tenant: string,
+  p90: number,
+  statuses: Record<string, number>,
+): FlowPoint {
+  const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
+  const ok = statuses['200'] ?? 0;
+  return {
+    workload,
+    mode,
+    flowControl: mode.includes('flow control') && !mode.includes('no flow'),
+    tenant,
+    qps: 1.5,
+    requests,
+    succeeded: ok,
+    successRate: ok / requests,
+    ttftMs: { p50: p90 / 2, p90, p99: p90 * 1.2 },
+    e2eP90Ms: p90 * 2,
+    tpotP90Ms: 20,
+    dispatchLagP99Ms: 1,
+    dispatchLagMaxMs: 2,
+    perPodMin: 0,
+    perPodMax: requests,
+    errors: {},
+    statuses,
+  };
+}
+
+describe('flow bench', () => {
+  test('goals: met and missed', () => {
+    const pts = [
+      point('fairness', 'quiet alone', 'quiet', 200, { 200: 30 }),
+      point('fairness', 'both, flow control', 'quiet', 280, { 200: 30 }),
+      point('priority', 'critical alone', 'critical', 200, { 200: 30 }),
+      point('priority', 'both, flow control', 'critical', 400, { 200: 29, timeout: 1 }),
+      point('priority', 'both, flow control', 'sheddable', 900, { 200: 50, 429: 300, 503: 40 }),
+    ];
+    expect(flowGoals(pts).map((g) => [g.name, g.pass])).toEqual([
+      ['fairness: quiet TTFT p90 with flow control ≤ 1.5× alone', true],
+      ['fairness: quiet success with flow control ≥ 99%', true],
+      ['priority: critical TTFT p90 with flow control ≤ 1.5× unloaded', false],
+      ['priority: sheddable overflow gets 429, not timeouts', false],
+    ]);
+    const html = renderFlowHtml({
+      bench: 'flow',
+      command: 'node dist/bench/routing/flow.js --quick',
+      date: '2026-12-02T00:00:00Z',
+      machine: { cpus: 2 },
+      settings: {},
+      points: pts,
+      goals: flowGoals(pts),
+    });
+    expect(html).toContain('<svg class="chart"');
+    expect(html.match(/<rect /g)).toHaveLength(pts.length);
+    expect(html).toContain('MISS priority: critical TTFT p90');
+  });
+
+  test('both EndpointPickerConfigs build; the flow one with the gate and its policies', () => {
+    const deps = { random: Math.random, now: () => 0 };
+    expect(buildFromConfig(parseEndpointPickerConfig(PLAIN_CONFIG, {}), deps).flowControl).toBeUndefined();
+    const fc = buildFromConfig(parseEndpointPickerConfig(flowConfig(4), {}), deps);
+    expect(fc.saturationDetector.type).toBe('concurrency-detector');
+    expect(fc.flowControl?.bands.map((b) => [b.spec.priority, b.fairness.type, b.spec.maxRequests])).toEqual([
+      [0, 'round-robin-fairness-policy', undefined],
+      [-1, 'global-strict-fairness-policy', 10],
+    ]);
+    expect(fc.flowControl?.spec.defaultRequestTTLMs).toBe(3000);
+  });
+});
