@@ -1,7 +1,8 @@
 // The decision for one request (reference EPP requestcontrol/director.go): model rewrite → objective and priority
 // → admission (shed sheddable requests while saturated) → candidates (subset hint, reachable) → scheduler (its
-// profile filters, e.g. header-based-testing-filter when configured) → ordered endpoints; prefix-index learning after
-// the decision; metrics and in-flight accounting (keyed by the stream) on completion.
+// profile filters, e.g. header-based-testing-filter when configured) → ordered endpoints; in-flight load accounting
+// inline (INLINE_PRE_REQUEST hooks), prefix-index learning after the decision; metrics and in-flight accounting (keyed
+// by the stream, released through ResponseComplete) on completion.
 
 import { performance } from 'node:perf_hooks';
 import { resolvePriority, shouldShed, SHED_MESSAGE } from './admission/admission';
@@ -85,6 +86,15 @@ export function prefixHashModel(targetModel: string, body?: Record<string, unkno
   return typeof salt === 'string' && salt !== '' ? targetModel + salt : targetModel;
 }
 
+/** The output cap the client asked for: max_tokens, max_completion_tokens (chat) or max_output_tokens (responses). */
+export function maxOutputTokens(body: Record<string, unknown> | undefined): number | undefined {
+  for (const k of ['max_tokens', 'max_completion_tokens', 'max_output_tokens']) {
+    const v = body?.[k];
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
+  }
+  return undefined;
+}
+
 /** Candidates named by the subset hint: `ip:port` exactly, or every port of an `ip`. */
 export function subsetCandidates(all: readonly EndpointState[], subset: readonly string[]): EndpointState[] {
   const keys = new Set<string>();
@@ -151,8 +161,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     return { kind: 'reject', status, message };
   };
 
-  const runPreRequest = (req: SchedulingRequest, result: SchedulingResult) => {
-    for (const p of built.preRequest) {
+  const runPreRequest = (req: SchedulingRequest, result: SchedulingResult, hooks = built.preRequest) => {
+    for (const p of hooks) {
       try {
         p.preRequest(req, result);
       } catch (err) {
@@ -161,7 +171,11 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     }
   };
 
-  const runResponseComplete = (req: SchedulingRequest, result: SchedulingResult, info: ResponseInfo) => {
+  const runResponseComplete = (
+    req: SchedulingRequest,
+    result: SchedulingResult,
+    info: Pick<ResponseInfo, 'status' | 'promptTokens' | 'completionTokens'>,
+  ) => {
     const done = {
       status: info.status,
       promptTokens: info.promptTokens,
@@ -234,6 +248,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       targetModel: target,
       headers,
       state: new Map(),
+      promptBytes: parsed.prefixInput.length,
+      maxOutputTokens: maxOutputTokens(parsed.body),
       prefixHashes(blockChars, maxBlocks) {
         if (cached && cached.blockChars === blockChars && cached.maxBlocks === maxBlocks)
           return cached.hashes;
@@ -261,7 +277,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     }
     const targets = Scheduler.primaryTargets(result);
     if (targets.length === 0) return reject(429, NO_TARGET, incoming, target);
-    // Learning where the request went is off the decision's path, as in the reference EPP.
+    // Learning where the request went is off the decision's path, as in the reference EPP; in-flight accounting
+    // (INLINE_PRE_REQUEST) runs below, with the request's tracking, so the next decision sees it.
     if (built.preRequest.length > 0) setImmediate(runPreRequest, req, result);
 
     const decision: Decision = {
@@ -273,7 +290,9 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     };
     if (objective) decision.objective = objective;
     if (target !== incoming) decision.body = Buffer.from(JSON.stringify({ ...parsed.body, model: target }));
-    // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream.
+    // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream. The
+    // inline hooks run here, so each pairs with exactly one ResponseComplete (complete(), or a replaced entry).
+    runPreRequest(req, result, built.preRequestInline);
     track(input.stream, {
       incoming,
       target,
@@ -285,7 +304,9 @@ export function createDirector(opts: DirectorOptions): EppDirector {
   }
 
   function track(stream: StreamToken, f: InFlight): void {
-    release(stream);
+    // A stream deciding again replaces its entry; the old cycle still gets its one ResponseComplete.
+    const old = release(stream);
+    if (old?.cycle) runResponseComplete(old.cycle.req, old.cycle.result, { status: 499 });
     inflight.set(stream, f);
     metrics.running(f.runningLabel, 1);
   }

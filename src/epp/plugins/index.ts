@@ -1,9 +1,11 @@
 // The built-in plugins, registered under the reference EPP's type names.
 
 import { PluginRegistry } from '../scheduling/registry';
+import { activeRequestScorer } from './active-request-scorer';
 import { approxPrefixCacheProducer } from './approx-prefix-cache-producer';
 import { coreMetricsExtractor } from './core-metrics-extractor';
 import { headerBasedTestingFilter } from './header-based-testing-filter';
+import { inflightLoadProducer } from './inflight-load-producer';
 import { kvCacheUtilizationScorer } from './kv-cache-utilization-scorer';
 import { loraAffinityScorer } from './lora-affinity-scorer';
 import { maxScorePicker } from './max-score-picker';
@@ -14,6 +16,7 @@ import { queueScorer } from './queue-scorer';
 import { randomPicker } from './random-picker';
 import { runningRequestsSizeScorer } from './running-requests-size-scorer';
 import { singleProfileHandler } from './single-profile-handler';
+import { tokenLoadScorer } from './token-load-scorer';
 import { utilizationDetector } from './utilization-detector';
 import { weightedRandomPicker } from './weighted-random-picker';
 
@@ -24,6 +27,9 @@ export const BUILTIN_PLUGINS = [
   approxPrefixCacheProducer,
   loraAffinityScorer,
   runningRequestsSizeScorer,
+  inflightLoadProducer,
+  tokenLoadScorer,
+  activeRequestScorer,
   maxScorePicker,
   randomPicker,
   weightedRandomPicker,

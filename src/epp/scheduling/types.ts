@@ -18,6 +18,10 @@ export interface SchedulingRequest {
   prefixHashes(blockChars: number, maxBlocks: number): BigUint64Array;
   /** State shared across extension points for this request (the reference EPP's CycleState). */
   readonly state: Map<string, unknown>;
+  /** Bytes of the prompt as the prefix cache sees it (prompt text, or JSON of messages); 0 or absent = unknown. */
+  promptBytes?: number;
+  /** The output cap the client asked for (max_tokens, max_completion_tokens or max_output_tokens), when given. */
+  maxOutputTokens?: number;
 }
 
 export interface Plugin {
@@ -91,6 +95,15 @@ export interface ProfileHandler extends Plugin {
 export interface PreRequest extends Plugin {
   preRequest(req: SchedulingRequest, result: SchedulingResult): void;
 }
+
+/**
+ * PreRequest hooks that must run synchronously at decision time, before the decision leaves the director (every
+ * other PreRequest runs off the decision's path, in setImmediate): accounting the very next decision has to see,
+ * such as in-flight load. Node serialises decisions on the event loop, so an inline increment is enough for N
+ * simultaneous requests to see each other. Such a hook runs exactly when the request is counted in flight, so a
+ * ResponseComplete of the same plugin pairs with it exactly once.
+ */
+export const INLINE_PRE_REQUEST = new PluginKind<PreRequest>('inline-pre-request');
 
 /** How a routed request ended, as the completion hook reports it. */
 export interface CompletionInfo {
