@@ -47,6 +47,8 @@ export interface FleetOptions {
   simAddresses: string[];
   simArgs: string[];
   logDir: string;
+  /** An EndpointPickerConfig for the EPP (infergate strategies), replacing the strategy's own (bursts.ts). */
+  eppConfig?: string;
 }
 
 export interface Fleet {
@@ -131,9 +133,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         '--metrics-port',
         String(eppMetrics),
       ];
-      if (o.strategy === 'infergate-no-prefix') {
+      const eppConfig = o.eppConfig ?? (o.strategy === 'infergate-no-prefix' ? NO_PREFIX_CONFIG : undefined);
+      if (eppConfig !== undefined) {
         const config = path.join(dir, 'epp-config.yaml');
-        fs.writeFileSync(config, NO_PREFIX_CONFIG);
+        fs.writeFileSync(config, eppConfig);
         args.push('--config-file', config);
       }
       const epp = start(processes, dir, 'epp', process.execPath, [...args, resourceFile]);
