@@ -115,7 +115,7 @@ function settings(args: string[]): BurstSettings {
   const workloads = (list(values.workloads) ?? [...BURST_WORKLOADS]) as BurstWorkload[];
   for (const c of configs) if (!BURST_CONFIGS.includes(c)) throw new Error(`unknown config ${c}`);
   for (const w of workloads) if (!BURST_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}`);
-  const reps = Number(values.reps ?? (values.quick ? 2 : 6));
+  const reps = Number(values.reps ?? (values.quick ? 2 : 5));
   const burst = Number(values.burst);
   if (!(reps >= 1) || !(burst >= 1)) throw new Error('--reps and --burst must be ≥ 1');
   return {

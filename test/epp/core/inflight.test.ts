@@ -173,6 +173,61 @@ describe('inflight-load-producer', () => {
   });
 });
 
+describe('queue-scorer / running-requests-size-scorer with addAssignedSinceScrape', () => {
+  it("adds the placements made after each endpoint's last scrape to the scraped count", () => {
+    let now = 900;
+    const built = build(
+      CONFIG_HEAD +
+        'plugins:\n- {type: queue-scorer, parameters: {addAssignedSinceScrape: true}}\n' +
+        '- {type: running-requests-size-scorer, parameters: {addAssignedSinceScrape: true}}\n' +
+        '- {type: queue-scorer, name: plain}\n',
+    );
+    const producer = built.byKind(INFLIGHT_LOAD)[0] as InFlightLoadProducer;
+    (producer as unknown as { now: () => number }).now = () => now;
+    producer.preRequest(req(), result(['default', [1]])); // at 900: seen by the scrape at 1000
+    now = 1100;
+    producer.preRequest(req(), result(['default', [1]])); // unscraped
+    producer.preRequest(req(), result(['default', [4]])); // endpoint 4 was never scraped: counts
+    const eps = [
+      state(1, { waitingQueueSize: 0, runningRequestsSize: 1, updateTime: 1000 }),
+      state(2, { waitingQueueSize: 0, runningRequestsSize: 0, updateTime: 1000 }),
+      state(3, { waitingQueueSize: 2, runningRequestsSize: 3, updateTime: 1000 }),
+      state(4),
+    ];
+    const score = (name: string) => {
+      const out = new Float64Array(eps.length);
+      (built.plugins.get(name) as Scorer).score(req(), eps, out);
+      return [...out];
+    };
+    expect(score('queue-scorer')).toEqual([0.5, 1, 0, 0.5]); // 1, 0, 2, 1
+    expect(score('running-requests-size-scorer')).toEqual([1 / 3, 1, 0, 2 / 3]); // 2, 0, 3, 1
+    expect(score('plain')).toEqual([1, 1, 0, 1]); // upstream: scraped queues only
+    expect(built.plugins.get('plain')?.kinds).toBeUndefined();
+  });
+
+  it('the upstream profile with the parameter spreads the burst too', async () => {
+    const config =
+      CONFIG_HEAD +
+      'plugins:\n- {type: queue-scorer, parameters: {addAssignedSinceScrape: true}}\n' +
+      '- type: kv-cache-utilization-scorer\n- type: prefix-cache-scorer\n' +
+      'schedulingProfiles:\n- name: default\n  plugins:\n  - {pluginRef: queue-scorer, weight: 2}\n' +
+      '  - {pluginRef: kv-cache-utilization-scorer, weight: 2}\n  - {pluginRef: prefix-cache-scorer, weight: 3}\n';
+    const { d } = director(8, config, () => 0);
+    const { perEndpoint } = await burst(d, 64);
+    expect(sorted(perEndpoint, 8)).toEqual([8, 8, 8, 8, 8, 8, 8, 8]);
+  });
+
+  it('inFlightLoadProducerName without the parameter is an error', () => {
+    expect(
+      problems(() =>
+        build(CONFIG_HEAD + 'plugins:\n- {type: queue-scorer, parameters: {inFlightLoadProducerName: x}}\n'),
+      ),
+    ).toEqual([
+      'plugins[0].parameters.inFlightLoadProducerName: only read with addAssignedSinceScrape: true',
+    ]);
+  });
+});
+
 describe('configuration', () => {
   it('a consumer without a configured producer gets the default one, which every consumer shares', () => {
     const built = build(CONFIG_HEAD + 'plugins:\n- type: token-load-scorer\n- type: active-request-scorer\n');

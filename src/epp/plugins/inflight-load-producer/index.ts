@@ -2,7 +2,8 @@
 // estimated tokens). Counted inline at decision time (INLINE_PRE_REQUEST), so the very next decision sees it;
 // released exactly once in ResponseComplete; also tells which in-flight requests were placed after an endpoint's
 // last scrape (not yet visible in its scraped queue). Published through INFLIGHT_LOAD; consumers bind through
-// INFLIGHT_LOAD_CONSUMER (config/build.ts).
+// INFLIGHT_LOAD_CONSUMER (config/build.ts). Also the shared scorer behind queue-scorer and
+// running-requests-size-scorer, which can add those unscraped placements to their scraped counts.
 
 import type { PluginDeps, PluginRegistration } from '../../scheduling/registry';
 import {
@@ -14,7 +15,10 @@ import {
   type ResponseComplete,
   type SchedulingRequest,
   type SchedulingResult,
+  type Scorer,
 } from '../../scheduling/types';
+import { lessIsBetter } from '../../scheduling/normalize';
+import type { EndpointMetrics, EndpointState } from '../../types';
 
 export const INFLIGHT_LOAD_PRODUCER_TYPE = 'inflight-load-producer';
 
@@ -164,3 +168,56 @@ export const inflightLoadProducer: PluginRegistration = {
     return new InFlightLoadProducer(name, deps.now);
   },
 };
+
+/**
+ * queue-scorer and running-requests-size-scorer: min–max normalised "less is better" over a scraped count, plus —
+ * with `addAssignedSinceScrape: true` (an infergate parameter) — the requests this EPP placed on the endpoint after
+ * its last scrape, which that count cannot show yet. Without the parameter it is the upstream scorer exactly and
+ * reads no producer.
+ */
+export class ScrapedLoadScorer implements Scorer {
+  readonly category = 'Distribution' as const;
+  readonly kinds?: readonly PluginKind<Plugin>[];
+  private source?: InFlightLoadSource;
+
+  constructor(
+    readonly type: string,
+    readonly name: string,
+    private readonly read: (m: EndpointMetrics) => number,
+    addAssignedSinceScrape: boolean,
+    readonly inFlightLoadProducerName?: string,
+  ) {
+    if (addAssignedSinceScrape) this.kinds = [INFLIGHT_LOAD_CONSUMER];
+  }
+
+  bindInFlightLoad(source: InFlightLoadSource): void {
+    this.source = source;
+  }
+
+  // Endpoints without metrics were never scraped: every placement on them is unscraped.
+  private readonly unscraped = (e: EndpointState) =>
+    this.source ? this.source.assignedSince(e.endpoint.key, e.metrics?.updateTime ?? -Infinity) : 0;
+
+  score: Scorer['score'] = (_req, endpoints, out) =>
+    lessIsBetter(endpoints, this.read, out, this.source ? this.unscraped : undefined);
+}
+
+/** The registration of a ScrapedLoadScorer under `type`. */
+export function scrapedLoadScorer(
+  type: string,
+  description: string,
+  read: (m: EndpointMetrics) => number,
+): PluginRegistration {
+  return {
+    type,
+    description,
+    factory: (name, params) => {
+      const add = params.boolean('addAssignedSinceScrape', false);
+      const producer = params.string('inFlightLoadProducerName', '');
+      if (producer && !add)
+        params.error('inFlightLoadProducerName', 'only read with addAssignedSinceScrape: true');
+      params.finish();
+      return new ScrapedLoadScorer(type, name, read, add, producer || undefined);
+    },
+  };
+}
