@@ -13,6 +13,7 @@ import {
 import { startEpp, type RunningEpp } from '../../src/cli/epp';
 import { parseEndpointPickerConfig } from '../../src/epp/config/loader';
 import { createDirector, type EppDirector } from '../../src/epp/director';
+import { DESTINATION } from '../../src/epp/extproc/messages';
 import { EppMetrics } from '../../src/epp/observability/metrics';
 import { INFLIGHT_LOAD, type InFlightLoadSource } from '../../src/epp/plugins/inflight-load-producer';
 import { waitFor } from '../../src/util/wait';
@@ -44,7 +45,7 @@ function open(port: number, prompt: string): Open {
   });
   call.on('data', (r: ProcessingResponse) => {
     const set = summarize(r).set as Record<string, string> | undefined;
-    const d = set?.['x-gateway-destination-endpoint'];
+    const d = set?.[DESTINATION];
     if (d) picked(d);
   });
   call.on('error', () => {});
