@@ -1,4 +1,4 @@
-// bench/routing/bursts.ts, the pure parts: the burst's prompts, the summaries over repetitions, the derived tuned
+// bench/routing/bursts.ts and bursts-report.ts, the pure parts: the burst's prompts, the summaries over repetitions, the derived tuned
 // config (a valid EndpointPickerConfig) and the self-contained HTML.
 
 import * as fs from 'node:fs';
@@ -6,13 +6,15 @@ import * as path from 'node:path';
 import {
   burstRequests,
   INFLIGHT_CONFIG_FILE,
+  tunedConfig,
+  type BurstSettings,
+} from '../../bench/routing/bursts';
+import {
   renderBurstsHtml,
   summarizeBursts,
-  tunedConfig,
   type BurstPoint,
-  type BurstSettings,
   type BurstsReport,
-} from '../../bench/routing/bursts';
+} from '../../bench/routing/bursts-report';
 import { buildFromConfig } from '../../src/epp/config/build';
 import { parseEndpointPickerConfig } from '../../src/epp/config/loader';
 import { INFLIGHT_LOAD } from '../../src/epp/plugins/inflight-load-producer';
