@@ -143,9 +143,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         '--metrics-port',
         String(eppMetrics),
       ];
-      if (o.strategy === 'infergate-no-prefix' || o.eppConfig !== undefined) {
+      const eppConfig = o.eppConfig ?? (o.strategy === 'infergate-no-prefix' ? NO_PREFIX_CONFIG : undefined);
+      if (eppConfig !== undefined) {
         const config = path.join(dir, 'epp-config.yaml');
-        fs.writeFileSync(config, o.eppConfig ?? NO_PREFIX_CONFIG);
+        fs.writeFileSync(config, eppConfig);
         args.push('--config-file', config);
       }
       const epp = start(processes, dir, 'epp', process.execPath, [...args, resourceFile]);

@@ -1,8 +1,9 @@
 // The decision for one request (reference EPP requestcontrol/director.go): model rewrite → objective and priority
 // → admission (without the flowControl gate: shed sheddable requests while saturated; with it: enqueue in the flow
 // controller and wait for dispatch, or its rejection) → candidates (subset hint, reachable) → scheduler (its
-// profile filters, e.g. header-based-testing-filter when configured) → ordered endpoints; prefix-index learning after
-// the decision; metrics and in-flight accounting (keyed by the stream) on completion.
+// profile filters, e.g. header-based-testing-filter when configured) → ordered endpoints; in-flight load accounting
+// inline (INLINE_PRE_REQUEST hooks), prefix-index learning after the decision; metrics and in-flight accounting (keyed
+// by the stream, released through ResponseComplete) on completion.
 
 import { performance } from 'node:perf_hooks';
 import { resolvePriority, shouldShed, SHED_MESSAGE } from './admission/admission';
@@ -36,7 +37,6 @@ import type {
 } from './types';
 import { logger } from '../util/log';
 import { TESTING_FILTER } from './plugins/header-based-testing-filter';
-import { SATURATION_DETECTOR } from './plugins/utilization-detector';
 
 const log = logger('epp.director');
 
@@ -97,6 +97,15 @@ export function prefixHashModel(targetModel: string, body?: Record<string, unkno
   return typeof salt === 'string' && salt !== '' ? targetModel + salt : targetModel;
 }
 
+/** The output cap the client asked for: max_tokens, max_completion_tokens (chat) or max_output_tokens (responses). */
+export function maxOutputTokens(body: Record<string, unknown> | undefined): number | undefined {
+  for (const k of ['max_tokens', 'max_completion_tokens', 'max_output_tokens']) {
+    const v = body?.[k];
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
+  }
+  return undefined;
+}
+
 /** Candidates named by the subset hint: `ip:port` exactly, or every port of an `ip`. */
 export function subsetCandidates(all: readonly EndpointState[], subset: readonly string[]): EndpointState[] {
   const keys = new Set<string>();
@@ -137,10 +146,6 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     { registry: opts.registry, timers: metrics.pluginTimer },
   );
   const inflight = new Map<StreamToken, InFlight>();
-  // Saturation detectors count in-flight load in preRequest: they run in the decision, so the next dispatch
-  // judgement already sees it; the rest (prefix learning) run after it.
-  const syncPreRequest = built.preRequest.filter((p) => SATURATION_DETECTOR.is(p));
-  const deferredPreRequest = built.preRequest.filter((p) => !SATURATION_DETECTOR.is(p));
   const fc = built.flowControl
     ? new FlowController({
         config: built.flowControl,
@@ -181,8 +186,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     return { kind: 'reject', status, message };
   };
 
-  const runPreRequest = (req: SchedulingRequest, result: SchedulingResult, plugins = deferredPreRequest) => {
-    for (const p of plugins) {
+  const runPreRequest = (req: SchedulingRequest, result: SchedulingResult, hooks = built.preRequest) => {
+    for (const p of hooks) {
       try {
         p.preRequest(req, result);
       } catch (err) {
@@ -191,7 +196,11 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     }
   };
 
-  const runResponseComplete = (req: SchedulingRequest, result: SchedulingResult, info: ResponseInfo) => {
+  const runResponseComplete = (
+    req: SchedulingRequest,
+    result: SchedulingResult,
+    info: Pick<ResponseInfo, 'status' | 'promptTokens' | 'completionTokens'>,
+  ) => {
     const done = {
       status: info.status,
       promptTokens: info.promptTokens,
@@ -334,6 +343,8 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       headers,
       state: new Map(),
       bodyBytes: input.bodyBytes,
+      promptBytes: parsed.prefixInput.length,
+      maxOutputTokens: maxOutputTokens(parsed.body),
       prefixHashes(blockChars, maxBlocks) {
         if (cached && cached.blockChars === blockChars && cached.maxBlocks === maxBlocks)
           return cached.hashes;
@@ -361,9 +372,9 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     }
     const targets = Scheduler.primaryTargets(result);
     if (targets.length === 0) return reject(429, NO_TARGET, incoming, target);
-    // Learning where the request went is off the decision's path, as in the reference EPP; load accounting is not.
-    if (syncPreRequest.length > 0) runPreRequest(req, result, syncPreRequest);
-    if (deferredPreRequest.length > 0) setImmediate(runPreRequest, req, result);
+    // Learning where the request went is off the decision's path, as in the reference EPP; in-flight accounting
+    // (INLINE_PRE_REQUEST) runs below, with the request's tracking, so the next decision sees it.
+    if (built.preRequest.length > 0) setImmediate(runPreRequest, req, result);
 
     const decision: Decision = {
       kind: 'route',
@@ -374,7 +385,9 @@ export function createDirector(opts: DirectorOptions): EppDirector {
     };
     if (objective) decision.objective = objective;
     if (target !== incoming) decision.body = Buffer.from(JSON.stringify({ ...parsed.body, model: target }));
-    // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream.
+    // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream. The
+    // inline hooks run here, so each pairs with exactly one ResponseComplete (complete(), or a replaced entry).
+    runPreRequest(req, result, built.preRequestInline);
     track(input.stream, {
       incoming,
       target,
@@ -386,7 +399,9 @@ export function createDirector(opts: DirectorOptions): EppDirector {
   }
 
   function track(stream: StreamToken, f: InFlight): void {
-    release(stream);
+    // A stream deciding again replaces its entry; the old cycle still gets its one ResponseComplete.
+    const old = release(stream);
+    if (old?.cycle) runResponseComplete(old.cycle.req, old.cycle.result, { status: 499 });
     inflight.set(stream, f);
     metrics.running(f.runningLabel, 1);
   }

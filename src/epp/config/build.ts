@@ -1,7 +1,8 @@
 // EndpointPickerConfig → live plugins, profiles and scheduler, with the reference EPP's system defaults
 // (applySystemDefaults): a default profile of every filter/scorer/picker when none is given, single-profile-handler
 // for one profile, a shared max-score-picker for profiles without a picker, weight 1 for unweighted scorers, and a
-// utilization-detector when none is configured.
+// utilization-detector when none is configured; an inflight-load-producer when a consumer needs one and none is
+// configured (the reference EPP's default producers).
 
 import { DEFAULT_UTILIZATION } from '../admission/saturation';
 import {
@@ -14,6 +15,11 @@ import {
 } from '../flowcontrol/policies';
 import { builtinRegistry } from '../plugins';
 import { CORE_METRICS_EXTRACTOR, type CoreMetricsExtractor } from '../plugins/core-metrics-extractor';
+import {
+  INFLIGHT_LOAD,
+  INFLIGHT_LOAD_CONSUMER,
+  INFLIGHT_LOAD_PRODUCER_TYPE,
+} from '../plugins/inflight-load-producer';
 import { METRICS_DATA_SOURCE, type MetricsDataSource } from '../plugins/metrics-data-source';
 import {
   SATURATION_DETECTOR,
@@ -25,6 +31,7 @@ import { SchedulerProfile, type WeightedScorer } from '../scheduling/profile';
 import type { PluginDeps, PluginRegistry } from '../scheduling/registry';
 import { Scheduler } from '../scheduling/scheduler';
 import {
+  INLINE_PRE_REQUEST,
   isEndpointsAware,
   isFilter,
   isPicker,
@@ -70,7 +77,10 @@ export interface BuiltFlowControl {
 export interface BuiltConfig {
   scheduler: Scheduler;
   plugins: ReadonlyMap<string, Plugin>;
+  /** PreRequest hooks run off the decision's path (setImmediate), e.g. prefix learning. */
   preRequest: PreRequest[];
+  /** PreRequest hooks run inline at decision time (INLINE_PRE_REQUEST), e.g. in-flight accounting. */
+  preRequestInline: PreRequest[];
   responseComplete: ResponseComplete[];
   endpointsAware: EndpointsAware[];
   /** saturationDetector.pluginRef, else the first configured detector, else a default utilization-detector. */
@@ -92,7 +102,7 @@ export interface BuildOptions {
 }
 
 // Producers first, so a prefix-cache-scorer finds the producer's shared index.
-const ORDER = (type: string) => (type === 'approx-prefix-cache-producer' ? 0 : 1);
+const ORDER = (registry: PluginRegistry, type: string) => (registry.get(type)?.producer ? 0 : 1);
 
 export function buildFromConfig(
   config: EndpointPickerConfig,
@@ -119,7 +129,8 @@ export function buildFromConfig(
     }
   };
 
-  const specs = [...config.plugins].sort((a, b) => ORDER(a.type) - ORDER(b.type));
+  const specs = [...config.plugins].sort((a, b) => ORDER(registry, a.type) - ORDER(registry, b.type));
+  const pathOf = new Map<string, string>();
   for (const s of specs) {
     if (plugins.has(s.name)) {
       errors.push(`${s.path}.name: duplicate plugin name ${JSON.stringify(s.name)}`);
@@ -127,7 +138,11 @@ export function buildFromConfig(
     }
     const p = instantiate(s.name, s.type, s.parameters, s.path);
     if (p) plugins.set(s.name, p);
+    pathOf.set(s.name, s.path);
   }
+  bindInFlightLoad(plugins, pathOf, errors, () =>
+    instantiate(INFLIGHT_LOAD_PRODUCER_TYPE, INFLIGHT_LOAD_PRODUCER_TYPE, undefined, '<default>'),
+  );
   const all = [...plugins.values()];
 
   let sharedPicker: Picker | undefined;
@@ -286,7 +301,8 @@ export function buildFromConfig(
   return {
     scheduler: new Scheduler(handler, profiles, opts.timers),
     plugins,
-    preRequest: all.filter(isPreRequest),
+    preRequest: all.filter((p) => isPreRequest(p) && !INLINE_PRE_REQUEST.is(p)),
+    preRequestInline: all.filter((p) => isPreRequest(p) && INLINE_PRE_REQUEST.is(p)),
     responseComplete: all.filter(isResponseComplete),
     endpointsAware: all.filter(isEndpointsAware),
     saturationDetector,
@@ -297,4 +313,50 @@ export function buildFromConfig(
     byKind: (kind) => all.filter((p) => kind.is(p)) as never,
     lookup: (name, kind) => kind.of(plugins.get(name)),
   };
+}
+
+/**
+ * Binds every in-flight-load consumer (token-load-scorer, active-request-scorer) to its producer: the one its
+ * `inFlightLoadProducerName` names, else the first configured, else a default `inflight-load-producer` added to
+ * the plugins (as the reference EPP creates missing default producers).
+ */
+function bindInFlightLoad(
+  plugins: Map<string, Plugin>,
+  pathOf: ReadonlyMap<string, string>,
+  errors: string[],
+  createDefault: () => Plugin | undefined,
+): void {
+  const consumers = [...plugins.values()].filter((p) => INFLIGHT_LOAD_CONSUMER.is(p));
+  if (consumers.length === 0) return;
+  for (const c of consumers) {
+    const want = c.inFlightLoadProducerName;
+    if (want !== undefined) {
+      const named = plugins.get(want);
+      const source = INFLIGHT_LOAD.of(named);
+      if (source) c.bindInFlightLoad(source);
+      else
+        errors.push(
+          `${pathOf.get(c.name) ?? c.name}.parameters.inFlightLoadProducerName: ` +
+            (named
+              ? `${want} (${named.type}) is not an ${INFLIGHT_LOAD_PRODUCER_TYPE}`
+              : `no plugin named ${JSON.stringify(want)}`),
+        );
+      continue;
+    }
+    let source = [...plugins.values()].map((p) => INFLIGHT_LOAD.of(p)).find((p) => p !== undefined);
+    if (!source) {
+      if (plugins.has(INFLIGHT_LOAD_PRODUCER_TYPE)) {
+        errors.push(
+          `${pathOf.get(INFLIGHT_LOAD_PRODUCER_TYPE)}.name: ${c.name} needs an ${INFLIGHT_LOAD_PRODUCER_TYPE} and ` +
+            `the default one's name is taken by another plugin type`,
+        );
+        return;
+      }
+      const created = createDefault();
+      source = INFLIGHT_LOAD.of(created);
+      if (!created || !source) return;
+      plugins.set(created.name, created);
+    }
+    c.bindInFlightLoad(source);
+  }
 }

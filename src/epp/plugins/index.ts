@@ -1,6 +1,7 @@
 // The built-in plugins, registered under the reference EPP's type names.
 
 import { PluginRegistry } from '../scheduling/registry';
+import { activeRequestScorer } from './active-request-scorer';
 import { approxPrefixCacheProducer } from './approx-prefix-cache-producer';
 import { concurrencyDetector } from './concurrency-detector';
 import { coreMetricsExtractor } from './core-metrics-extractor';
@@ -8,6 +9,7 @@ import { edfOrderingPolicy } from './edf-ordering-policy';
 import { fcfsOrderingPolicy } from './fcfs-ordering-policy';
 import { globalStrictFairnessPolicy } from './global-strict-fairness-policy';
 import { headerBasedTestingFilter } from './header-based-testing-filter';
+import { inflightLoadProducer } from './inflight-load-producer';
 import { kvCacheUtilizationScorer } from './kv-cache-utilization-scorer';
 import { loraAffinityScorer } from './lora-affinity-scorer';
 import { maxScorePicker } from './max-score-picker';
@@ -20,6 +22,7 @@ import { roundRobinFairnessPolicy } from './round-robin-fairness-policy';
 import { runningRequestsSizeScorer } from './running-requests-size-scorer';
 import { singleProfileHandler } from './single-profile-handler';
 import { staticUsageLimitPolicy } from './static-usage-limit-policy';
+import { tokenLoadScorer } from './token-load-scorer';
 import { utilizationDetector } from './utilization-detector';
 import { weightedRandomPicker } from './weighted-random-picker';
 
@@ -30,6 +33,9 @@ export const BUILTIN_PLUGINS = [
   approxPrefixCacheProducer,
   loraAffinityScorer,
   runningRequestsSizeScorer,
+  inflightLoadProducer,
+  tokenLoadScorer,
+  activeRequestScorer,
   maxScorePicker,
   randomPicker,
   weightedRandomPicker,

@@ -24,6 +24,8 @@ export interface PluginRegistration {
   /** One line: what the plugin does. */
   description: string;
   factory: PluginFactory;
+  /** Data producers are instantiated before every other plugin, so consumers built after them can bind to them. */
+  producer?: boolean;
 }
 
 export class PluginRegistry {

@@ -20,6 +20,10 @@ export interface SchedulingRequest {
   readonly state: Map<string, unknown>;
   /** The request body's size in bytes, when known (e.g. concurrency-detector's token estimate). */
   bodyBytes?: number;
+  /** Bytes of the prompt as the prefix cache sees it (prompt text, or JSON of messages); 0 or absent = unknown. */
+  promptBytes?: number;
+  /** The output cap the client asked for (max_tokens, max_completion_tokens or max_output_tokens), when given. */
+  maxOutputTokens?: number;
 }
 
 export interface Plugin {
@@ -93,6 +97,15 @@ export interface ProfileHandler extends Plugin {
 export interface PreRequest extends Plugin {
   preRequest(req: SchedulingRequest, result: SchedulingResult): void;
 }
+
+/**
+ * PreRequest hooks that must run synchronously at decision time, before the decision leaves the director (every
+ * other PreRequest runs off the decision's path, in setImmediate): accounting the very next decision has to see,
+ * such as in-flight load. Node serialises decisions on the event loop, so an inline increment is enough for N
+ * simultaneous requests to see each other. Such a hook runs exactly when the request is counted in flight, so a
+ * ResponseComplete of the same plugin pairs with it exactly once.
+ */
+export const INLINE_PRE_REQUEST = new PluginKind<PreRequest>('inline-pre-request');
 
 /** How a routed request ended, as the completion hook reports it. */
 export interface CompletionInfo {

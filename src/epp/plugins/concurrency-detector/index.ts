@@ -1,17 +1,18 @@
 // concurrency-detector: saturation from what the EPP itself has in flight (reference EPP concurrency-detector).
 // In-flight requests (or estimated tokens) per endpoint are counted when a scheduling cycle places a request
-// (preRequest, which the director runs synchronously for saturation detectors) and released when it completes
+// (an INLINE_PRE_REQUEST hook, which the director runs in the decision) and released when it completes
 // (responseComplete). Saturation = Σ in-flight / (endpoints × max); as a filter it drops endpoints at or over
 // max × (1 + headroom), failing open.
 
 import type { PluginRegistration } from '../../scheduling/registry';
-import type {
-  CompletionInfo,
-  EndpointsAware,
-  PreRequest,
-  ResponseComplete,
-  SchedulingRequest,
-  SchedulingResult,
+import {
+  INLINE_PRE_REQUEST,
+  type CompletionInfo,
+  type EndpointsAware,
+  type PreRequest,
+  type ResponseComplete,
+  type SchedulingRequest,
+  type SchedulingResult,
 } from '../../scheduling/types';
 import type { EndpointState } from '../../types';
 import { SATURATION_DETECTOR, type SaturationDetector } from '../utilization-detector';
@@ -55,7 +56,7 @@ export function newConcurrencyDetector(name: string, params: ConcurrencyParams):
   return {
     type: 'concurrency-detector',
     name,
-    kinds: [SATURATION_DETECTOR],
+    kinds: [SATURATION_DETECTOR, INLINE_PRE_REQUEST],
     params,
     inFlight: (key) => load.get(key) ?? 0,
     saturation(endpoints: readonly EndpointState[]): number {

@@ -1,19 +1,11 @@
 // queue-scorer: prefers endpoints with shorter waiting queues, min–max normalised over the candidates.
+// With addAssignedSinceScrape: true (infergate), the requests this EPP placed after the endpoint's last scrape are
+// added to the scraped waiting queue (inflight-load-producer).
 
-import { lessIsBetter } from '../../scheduling/normalize';
-import type { PluginRegistration } from '../../scheduling/registry';
-import type { Scorer } from '../../scheduling/types';
+import { scrapedLoadScorer } from '../inflight-load-producer';
 
-export const queueScorer: PluginRegistration = {
-  type: 'queue-scorer',
-  description: 'Scores (maxQ − q)/(maxQ − minQ) on waiting queue size; 1.0 when all are equal.',
-  factory: (name, params): Scorer => {
-    params.finish();
-    return {
-      type: 'queue-scorer',
-      name,
-      category: 'Distribution',
-      score: (_req, endpoints, out) => lessIsBetter(endpoints, (m) => m.waitingQueueSize, out),
-    };
-  },
-};
+export const queueScorer = scrapedLoadScorer(
+  'queue-scorer',
+  'Scores (maxQ − q)/(maxQ − minQ) on waiting queue size; 1.0 when all are equal.',
+  (m) => m.waitingQueueSize,
+);
