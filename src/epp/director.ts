@@ -234,6 +234,7 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       targetModel: target,
       headers,
       state: new Map(),
+      inputBytes: parsed.prefixInput.length,
       prefixHashes(blockChars, maxBlocks) {
         if (cached && cached.blockChars === blockChars && cached.maxBlocks === maxBlocks)
           return cached.hashes;
@@ -272,6 +273,7 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       priority,
     };
     if (objective) decision.objective = objective;
+    if (result.headers && Object.keys(result.headers).length > 0) decision.headers = { ...result.headers };
     if (target !== incoming) decision.body = Buffer.from(JSON.stringify({ ...parsed.body, model: target }));
     // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream.
     track(input.stream, {
