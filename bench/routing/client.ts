@@ -14,6 +14,10 @@ export interface RequestResult {
   outputTokens: number;
   /** The simulator that answered (x-infergate-sim). */
   servedBy?: string;
+  /** Gaps between consecutive token chunks, ms (inter-token latency as the client sees it). */
+  tokenGapsMs?: number[];
+  /** x-infergate-prefilled-by: the prefill simulator a P/D decode simulator called, if any. */
+  prefilledBy?: string;
   error?: string;
 }
 
@@ -60,6 +64,9 @@ export function sendCompletion(o: SendOptions, scheduledMs: number): Promise<Req
         result.status = res.statusCode ?? 0;
         const served = res.headers['x-infergate-sim'];
         if (typeof served === 'string') result.servedBy = served;
+        const prefilled = res.headers['x-infergate-prefilled-by'];
+        if (typeof prefilled === 'string') result.prefilledBy = prefilled;
+        let lastToken: number | undefined;
         let pending = '';
         let done = false;
         res.setEncoding('utf8');
@@ -72,8 +79,11 @@ export function sendCompletion(o: SendOptions, scheduledMs: number): Promise<Req
             const event = pending.slice(0, cut);
             pending = pending.slice(cut + 2);
             // One chunk per generated token; the finish and usage chunks carry no new token.
-            if (event.includes('"finish_reason":null')) o.sink.token(t);
-            else if (event.includes('"usage":{') && event.includes('"choices":[]')) {
+            if (event.includes('"finish_reason":null')) {
+              o.sink.token(t);
+              if (lastToken !== undefined) (result.tokenGapsMs ??= []).push(t - lastToken);
+              lastToken = t;
+            } else if (event.includes('"usage":{') && event.includes('"choices":[]')) {
               const usage = (JSON.parse(event.slice(6)) as { usage: { completion_tokens: number } }).usage;
               result.outputTokens = usage.completion_tokens;
             } else if (event.startsWith('data: [DONE]')) done = true;

@@ -47,6 +47,11 @@ export interface FleetOptions {
   simAddresses: string[];
   simArgs: string[];
   logDir: string;
+  /**
+   * P/D: the role of each simulator (same order as simAddresses). Each pod gets the label llm-d.ai/role and its
+   * simulator `--role`; one simulator process per role (children `sim-<role>`).
+   */
+  simRoles?: readonly ('prefill' | 'decode' | 'both')[];
   /** An EndpointPickerConfig for the EPP (infergate strategies), replacing the strategy's own. */
   eppConfig?: string;
   /** More resource documents (YAML, e.g. InferenceObjectives for the pool `sims`), appended to the strategy's. */
@@ -63,12 +68,24 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/** A Ready pod with extra labels (P/D roles). */
+function labelledPod(name: string, ip: string, labels: Record<string, string>): string {
+  const all = Object.entries({ app: 'sim', ...labels })
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: default, labels: {${all}}}
+status: {podIP: ${ip}, conditions: [{type: Ready, status: "True"}]}`;
+}
+
 export function resourcesYaml(
   strategy: StrategyName,
   listenPort: number,
   addrs: string[],
   simPort: number,
   eppPort: number,
+  roles?: readonly string[],
 ): string {
   const route = (backend: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -88,7 +105,9 @@ spec:
     route('{group: inference.networking.k8s.io, kind: InferencePool, name: sims}'),
     inferencePool('sims', { app: 'sim', targetPorts: [simPort], epp: { service: 'sims-epp' } }),
     localEpp('sims-epp', eppPort),
-    ...addrs.map((a, i) => readyPod(`sim-${i}`, 'sim', a)),
+    ...addrs.map((a, i) =>
+      roles ? labelledPod(`sim-${i}`, a, { 'llm-d.ai/role': roles[i] }) : readyPod(`sim-${i}`, 'sim', a),
+    ),
   ].join(DOC);
 }
 
@@ -100,7 +119,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   fs.writeFileSync(
     resourceFile,
     [
-      resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort),
+      resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort, o.simRoles),
       ...(o.extraResources ?? []),
     ].join(DOC),
   );
@@ -113,19 +132,30 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   };
   try {
     const cli = [path.join(projectRoot(), 'bin', 'infergate.js')];
-    const addresses = o.simAddresses.map((a) => `${a}:${simPort}`).join(',');
-    const sims = start(processes, dir, 'sim', process.execPath, [
-      ...cli,
-      'sim',
-      '--addresses',
-      addresses,
-      '--model',
-      MODEL,
-      ...o.simArgs,
-    ]);
-    await ready('simulators', sims, async () =>
-      (await Promise.all(fleet.simUrls.map((u) => httpOk(`${u}/health`)))).every(Boolean),
-    );
+    const groups = o.simRoles
+      ? [...new Set(o.simRoles)].map((role) => ({
+          name: `sim-${role}`,
+          addrs: o.simAddresses.filter((_, i) => o.simRoles![i] === role),
+          extra: ['--role', role],
+        }))
+      : [{ name: 'sim', addrs: o.simAddresses, extra: [] as string[] }];
+    for (const g of groups) {
+      const addresses = g.addrs.map((a) => `${a}:${simPort}`).join(',');
+      const urls = g.addrs.map((a) => `http://${a}:${simPort}`);
+      const sims = start(processes, dir, g.name, process.execPath, [
+        ...cli,
+        'sim',
+        '--addresses',
+        addresses,
+        '--model',
+        MODEL,
+        ...o.simArgs,
+        ...g.extra,
+      ]);
+      await ready(g.name, sims, async () =>
+        (await Promise.all(urls.map((u) => httpOk(`${u}/health`)))).every(Boolean),
+      );
+    }
     if (o.strategy !== 'round-robin') {
       const args = [
         ...cli,
@@ -215,8 +245,8 @@ function ready(name: string, child: ChildProcess, ok: () => Promise<boolean>): P
 }
 
 async function stopAll(processes: Map<string, ChildProcess>): Promise<void> {
-  // Envoy first, so no in-flight request is cut by a vanished backend.
-  for (const name of ['envoy', 'epp', 'sim']) {
+  // Envoy first, so no in-flight request is cut by a vanished backend; then the EPP, then the simulators.
+  for (const name of ['envoy', 'epp', ...[...processes.keys()].filter((n) => n.startsWith('sim'))]) {
     const child = processes.get(name);
     processes.delete(name);
     if (child) await stopProcess(child);

@@ -240,3 +240,112 @@ const CHART_SCRIPT = `
   document.body.setAttribute('data-drawn', String(drawn));
 })();
 `;
+
+/** One line of a static chart: points [x, y], drawn in order of x. */
+export interface LineSeries {
+  name: string;
+  points: [number, number][];
+}
+
+export interface LineChartSpec {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: LineSeries[];
+  /** Logarithmic y axis. */
+  log?: boolean;
+}
+
+const LINE_COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+
+/**
+ * A self-contained inline SVG line chart, drawn here (no script): for benches whose x axis is not offered QPS or
+ * whose metrics are not CHARTS'. Non-finite points are left out.
+ */
+export function lineChartSvg(spec: LineChartSpec): string {
+  const W = 480;
+  const H = 300;
+  const [L, R, T, B] = [56, 12, 12, 62];
+  const series = spec.series
+    .map((s) => ({
+      name: s.name,
+      pts: s.points
+        .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.log || y > 0))
+        .sort((a, b) => a[0] - b[0]),
+    }))
+    .filter((s) => s.pts.length > 0);
+  const head = `<svg class="chart" id="${esc(spec.id)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(spec.title)}">`;
+  if (series.length === 0)
+    return `${head}<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text></svg>`;
+  const xs = series.flatMap((s) => s.pts.map((p) => p[0]));
+  const ys = series.flatMap((s) => s.pts.map((p) => p[1]));
+  const x0 = Math.min(0, ...xs);
+  const x1 = Math.max(...xs) * 1.05 || 1;
+  const y0 = spec.log ? 10 ** Math.floor(Math.log10(Math.min(...ys))) : 0;
+  let y1 = spec.log ? 10 ** Math.ceil(Math.log10(Math.max(...ys))) : Math.max(...ys) * 1.1;
+  if (!(y1 > y0)) y1 = y0 * 10 || 1;
+  const X = (v: number) => L + ((v - x0) / (x1 - x0)) * (W - L - R);
+  const Y = (v: number) => {
+    const f = spec.log
+      ? (Math.log10(v) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0))
+      : (v - y0) / (y1 - y0);
+    return H - B - f * (H - T - B);
+  };
+  const fmt = (v: number) =>
+    v >= 10000
+      ? `${(v / 1000).toFixed(0)}k`
+      : v >= 1000
+        ? `${(v / 1000).toFixed(1)}k`
+        : String(Math.round(v * 100) / 100);
+  const ticks = (lo: number, hi: number, log: boolean) => {
+    const out: number[] = [];
+    if (log) {
+      for (let p = Math.floor(Math.log10(lo)); p <= Math.ceil(Math.log10(hi)); p++)
+        for (const m of [1, 2, 5]) out.push(m * 10 ** p);
+      return out.filter((t) => t >= lo && t <= hi);
+    }
+    let step = 10 ** Math.floor(Math.log10(hi - lo || 1));
+    if ((hi - lo) / step < 4) step /= 2;
+    for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) out.push(t);
+    return out;
+  };
+  const parts: string[] = [head, '<g class="axes" stroke="#999" font-size="10">'];
+  for (const t of ticks(y0, y1, !!spec.log)) {
+    parts.push(
+      `<line x1="${L}" x2="${W - R}" y1="${Y(t).toFixed(1)}" y2="${Y(t).toFixed(1)}" stroke="#eee"/>`,
+      `<text x="${L - 4}" y="${(Y(t) + 3).toFixed(1)}" text-anchor="end" stroke="none" fill="#444">${fmt(t)}</text>`,
+    );
+  }
+  for (const t of ticks(x0, x1, false)) {
+    parts.push(
+      `<line x1="${X(t).toFixed(1)}" x2="${X(t).toFixed(1)}" y1="${H - B}" y2="${H - B + 4}"/>`,
+      `<text x="${X(t).toFixed(1)}" y="${H - B + 15}" text-anchor="middle" stroke="none" fill="#444">${fmt(t)}</text>`,
+    );
+  }
+  parts.push(
+    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/><line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}"/>`,
+    `<text x="${(L + W - R) / 2}" y="${H - B + 30}" text-anchor="middle" stroke="none" fill="#444">${esc(spec.xLabel)}</text>`,
+    `<text x="12" y="${T + 4}" stroke="none" fill="#444">${esc(spec.yLabel)}</text></g>`,
+  );
+  series.forEach((s, i) => {
+    const color = LINE_COLORS[i % LINE_COLORS.length];
+    const d = s.pts.map((p, j) => `${j ? 'L' : 'M'}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ');
+    parts.push(
+      `<g class="series" data-series="${esc(s.name)}" data-points="${s.pts.length}">`,
+      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`,
+      ...s.pts.map(
+        (p) =>
+          `<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="3" fill="${color}"><title>${esc(s.name)} @ ${p[0]}: ${fmt(p[1])}</title></circle>`,
+      ),
+      '</g>',
+    );
+    const lx = L + i * 150;
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 16}" y1="${H - 16}" y2="${H - 16}" stroke="${color}" stroke-width="2"/>`,
+      `<text x="${lx + 20}" y="${H - 12}" font-size="11" fill="#222">${esc(s.name)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}

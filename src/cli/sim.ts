@@ -1,8 +1,8 @@
 // `infergate sim`: one or many simulated vLLM servers in this process, until SIGINT or SIGTERM.
 
 import { parseArgs } from 'node:util';
-import { DEFAULT_OPTIONS, ENGINE_FLAVORS, startSimFleet, type SimOptionsInput } from '../sim';
-import type { EngineFlavor, OutputMode } from '../sim';
+import { DEFAULT_OPTIONS, ENGINE_FLAVORS, SIM_ROLES, startSimFleet, type SimOptionsInput } from '../sim';
+import type { EngineFlavor, OutputMode, SimRole } from '../sim';
 import { UsageError } from './main';
 
 const D = DEFAULT_OPTIONS;
@@ -18,6 +18,8 @@ Engine:  --max-num-seqs ${D.maxNumSeqs}  --max-waiting ${D.maxWaiting} (0: unlim
          --block-size ${D.blockSize}  --chars-per-token ${D.charsPerToken}  --max-loras ${D.maxLoras}
 Latency: --ttft-overhead-ms ${D.ttftOverheadMs}  --prefill-ms-per-token ${D.prefillMsPerToken}  --inter-token-ms ${D.interTokenMs}
          --itl-batch-slope ${D.itlBatchSlope}  --lora-load-ms ${D.loraLoadMs}  --jitter ${D.jitter}
+P/D:     --role prefill|decode|both (default ${D.role}: aggregated; decode/both honour x-prefiller-host-port)
+         --kv-transfer-ms-per-token ${D.kvTransferMsPerToken}  --prefill-chunk-tokens ${D.prefillChunkTokens} (0: prefill does not slow decode)
 Metrics: --legacy-gpu-cache-metric (also expose vllm:gpu_cache_usage_perc)
 Faults:  --error-rate 0..1  --added-latency-ms MS  --stall-rate 0..1  --drop-stream-rate 0..1  --unhealthy`;
 
@@ -35,6 +37,8 @@ const NUMBER_FLAGS = {
   'itl-batch-slope': 'itlBatchSlope',
   'lora-load-ms': 'loraLoadMs',
   jitter: 'jitter',
+  'kv-transfer-ms-per-token': 'kvTransferMsPerToken',
+  'prefill-chunk-tokens': 'prefillChunkTokens',
 } as const;
 
 const FAULT_FLAGS = {
@@ -66,6 +70,7 @@ export function parseSimArgs(args: string[]): { addresses: string[]; options: Si
       lora: str,
       engine: str,
       mode: str,
+      role: str,
       'legacy-gpu-cache-metric': bool,
       unhealthy: bool,
       help: { type: 'boolean', short: 'h' },
@@ -97,6 +102,11 @@ export function parseSimArgs(args: string[]): { addresses: string[]; options: Si
   if (v.mode !== undefined) {
     if (v.mode !== 'random' && v.mode !== 'echo') throw new UsageError('--mode must be random or echo');
     options.mode = v.mode as OutputMode;
+  }
+  if (v.role !== undefined) {
+    if (!SIM_ROLES.includes(v.role as SimRole))
+      throw new UsageError(`--role must be one of ${SIM_ROLES.join(', ')}`);
+    options.role = v.role as SimRole;
   }
   return {
     addresses: addressesOf(v as Record<string, string | undefined>, num('port') ?? 8000, num('count')),
@@ -162,7 +172,7 @@ export async function runSim(args: string[]): Promise<number> {
   }
   const o = fleet.servers[0].options;
   console.log(
-    `infergate sim: ${o.model} (${o.engine} metrics, max-num-seqs ${o.maxNumSeqs}, ${o.kvBlocks}×${o.blockSize} KV blocks` +
+    `infergate sim: ${o.model} (${o.engine} metrics, role ${o.role}, max-num-seqs ${o.maxNumSeqs}, ${o.kvBlocks}×${o.blockSize} KV blocks` +
       `${o.loras.length ? `, LoRA ${o.loras.join(',')}` : ''})`,
   );
   for (const s of fleet.servers) console.log(`infergate sim: listening on ${s.url}`);

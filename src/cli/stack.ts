@@ -29,6 +29,8 @@ export interface StackOptions {
   eppMetricsPort?: number;
   /** One simulator process per address (parts named `simulator <ip>:<port>`), so one pod can be killed. */
   simPerProcess?: boolean;
+  /** Extra flags for the simulator at one address (e.g. its --role); implies one process per address. */
+  simArgsFor?: (address: string) => string[];
   /** Where child logs go; a temp dir by default. */
   logDir?: string;
   /** Progress lines (default: none). */
@@ -57,11 +59,11 @@ export function planStack(gw: GatewayIR, o: StackOptions): StackPart[] {
   for (const pool of gw.pools) {
     for (const e of pool.endpoints) if (isLoopback(e.address)) simAddresses.add(`${e.address}:${e.port}`);
   }
-  if (simAddresses.size && o.simPerProcess) {
+  if (simAddresses.size && (o.simPerProcess || o.simArgsFor)) {
     for (const a of [...simAddresses].sort()) {
       parts.push({
         name: `simulator ${a}`,
-        command: [...cli, 'sim', '--addresses', a, ...(o.simArgs ?? [])],
+        command: [...cli, 'sim', '--addresses', a, ...(o.simArgs ?? []), ...(o.simArgsFor?.(a) ?? [])],
         ready: () => httpOk(`http://${a}/health`),
       });
     }

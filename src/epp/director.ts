@@ -342,7 +342,6 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       targetModel: target,
       headers,
       state: new Map(),
-      bodyBytes: input.bodyBytes,
       promptBytes: parsed.prefixInput.length,
       maxOutputTokens: maxOutputTokens(parsed.body),
       prefixHashes(blockChars, maxBlocks) {
@@ -384,6 +383,7 @@ export function createDirector(opts: DirectorOptions): EppDirector {
       priority,
     };
     if (objective) decision.objective = objective;
+    if (result.headers && Object.keys(result.headers).length > 0) decision.headers = { ...result.headers };
     if (target !== incoming) decision.body = Buffer.from(JSON.stringify({ ...parsed.body, model: target }));
     // Counted last, once nothing can throw: a request is in flight only when its decision reaches the stream. The
     // inline hooks run here, so each pairs with exactly one ResponseComplete (complete(), or a replaced entry).

@@ -13,6 +13,8 @@ export interface SeqRequest {
   /** Chain hashes of the prompt's full blocks. */
   promptHashes: string[];
   outputTokens: number;
+  /** Prefilled on another server: its KV arrives by transfer instead of local prefill compute. */
+  remotePrefill?: boolean;
 }
 
 export interface Admission {
@@ -21,7 +23,10 @@ export interface Admission {
   cachedTokens: number;
   /** Whether the adapter had to be loaded into a slot for this request. */
   loraLoaded: boolean;
-  /** Time to first token from admission: overhead + uncached tokens × prefill cost (+ adapter load). */
+  /**
+   * Time to first token from admission: overhead + uncached tokens × prefill cost (× KV transfer cost when
+   * remotePrefill) (+ adapter load).
+   */
   prefillMs: number;
 }
 
@@ -52,11 +57,14 @@ export type EngineConfig = Pick<
   | 'interTokenMs'
   | 'itlBatchSlope'
   | 'loraLoadMs'
->;
+> &
+  Partial<Pick<SimOptions, 'kvTransferMsPerToken' | 'prefillChunkTokens'>>;
 
 interface Running {
   seq: SeqRequest;
   lease: BlockLease;
+  /** Prompt tokens still to be computed locally before the first token (0 once it is out, or remote). */
+  prefilling: number;
 }
 
 export class Engine {
@@ -66,6 +74,8 @@ export class Engine {
   private readonly running = new Map<string, Running>();
   private prefixQueryTokens = 0;
   private prefixHitTokens = 0;
+  /** Σ prompt tokens of running sequences still in local prefill. */
+  private prefillingTokens = 0;
 
   constructor(private readonly config: EngineConfig) {
     this.kv = new KvCache(config.kvBlocks);
@@ -102,9 +112,11 @@ export class Engine {
       if (!allocation) break;
       this.waiting.splice(i, 1);
       const loraLoaded = seq.adapter !== undefined && this.lora.acquire(seq.adapter)!.loaded;
-      this.running.set(seq.id, { seq, lease: allocation.lease });
       // The last prompt token is always computed, even on a full hit.
       const cachedTokens = Math.min(allocation.hitBlocks * this.config.blockSize, seq.promptTokens - 1);
+      const prefilling = seq.remotePrefill ? 0 : Math.max(seq.promptTokens - Math.max(cachedTokens, 0), 0);
+      this.running.set(seq.id, { seq, lease: allocation.lease, prefilling });
+      this.prefillingTokens += prefilling;
       this.prefixQueryTokens += seq.promptTokens;
       this.prefixHitTokens += Math.max(cachedTokens, 0);
       admitted.push({
@@ -120,19 +132,34 @@ export class Engine {
   prefillMs(seq: SeqRequest, cachedTokens: number, loraLoaded: boolean): number {
     const uncached = Math.max(seq.promptTokens - Math.max(cachedTokens, 0), 0);
     const c = this.config;
-    return c.ttftOverheadMs + uncached * c.prefillMsPerToken + (loraLoaded ? c.loraLoadMs : 0);
+    const perToken = seq.remotePrefill ? (c.kvTransferMsPerToken ?? 0) : c.prefillMsPerToken;
+    return c.ttftOverheadMs + uncached * perToken + (loraLoaded ? c.loraLoadMs : 0);
   }
 
-  /** Inter-token latency at the current batch size: it grows linearly with the running sequences. */
+  /** The sequence's first token is out: its prompt no longer competes with decode steps. */
+  firstToken(id: string): void {
+    const run = this.running.get(id);
+    if (!run || run.prefilling === 0) return;
+    this.prefillingTokens -= run.prefilling;
+    run.prefilling = 0;
+  }
+
+  /**
+   * Inter-token latency at the current batch size: it grows linearly with the running sequences, and (with
+   * prefillChunkTokens > 0) by the prefill chunk each step also computes while local prefills are in progress.
+   */
   interTokenMs(): number {
     const extra = Math.max(this.running.size - 1, 0);
-    return this.config.interTokenMs * (1 + this.config.itlBatchSlope * extra);
+    const c = this.config;
+    const chunk = Math.min(this.prefillingTokens, c.prefillChunkTokens ?? 0);
+    return c.interTokenMs * (1 + c.itlBatchSlope * extra) + chunk * c.prefillMsPerToken;
   }
 
   /** Ends a request, running or still waiting (finished, aborted or failed); frees what it held. */
   finish(id: string): void {
     const run = this.running.get(id);
     if (run) {
+      this.firstToken(id);
       this.running.delete(id);
       this.kv.release(run.lease);
       if (run.seq.adapter !== undefined) this.lora.release(run.seq.adapter);

@@ -1,7 +1,9 @@
 // One inference request's life on a simulated server: model check, fault draws, submission to the engine, then
 // SSE chunks or one JSON body as the runner emits tokens. Routing and the server lifecycle are in server.ts.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
+import { logger } from '../util/log';
+import { PREFILLED_BY_HEADER, prefillerOf, remotePrefill } from './disagg';
 import type { EngineRunner } from './runner';
 import type { SimMetrics } from './metrics';
 import type { SimOptions } from './options';
@@ -29,15 +31,24 @@ export interface SimContext {
   open: Map<ServerResponse, () => void>;
   nextId: () => string;
   sendError: (res: ServerResponse, err: ApiError) => void;
+  /** Keep-alive connections to prefill servers (decode role). */
+  prefillAgent: Agent;
 }
+
+const log = logger('sim');
 
 export function handleInference(
   ctx: SimContext,
   req: InferenceRequest,
-  _http: IncomingMessage,
+  http: IncomingMessage,
   res: ServerResponse,
+  path = '/v1/completions',
 ) {
   const { options } = ctx;
+  // A prefill server serves every request as prefill-only; any server serves a decode server's prefill-only call.
+  const prefillOnly = options.role === 'prefill' || req.prefillOnly;
+  const prefiller = prefillOnly ? undefined : prefillerOf(http.headers);
+  const go = () => start(ctx, req, res, drop, { prefillOnly, prefiller, path });
   if (req.model !== options.model && !ctx.adapters.has(req.model)) {
     throw new ApiError(
       404,
@@ -67,7 +78,7 @@ export function handleInference(
   if (faults.addedLatencyMs > 0) {
     const timer = setTimeout(() => {
       ctx.open.delete(res);
-      run(ctx, req, res, drop);
+      go();
     }, faults.addedLatencyMs);
     ctx.open.set(res, () => {
       clearTimeout(timer);
@@ -81,14 +92,64 @@ export function handleInference(
     });
     return;
   }
-  run(ctx, req, res, drop);
+  go();
 }
 
-function run(ctx: SimContext, req: InferenceRequest, res: ServerResponse, drop: boolean): void {
+interface Disagg {
+  /** Serve one token only (prefill role, or a decode server's prefill call). */
+  prefillOnly: boolean;
+  /** host:port of the prefill server to call first (decode side). */
+  prefiller?: string;
+  path: string;
+}
+
+/**
+ * With a prefiller: call it with the prefill-only request and wait, then run with the KV "transferred"; if the call
+ * fails, prefill locally (logged, counted in infergate_sim_remote_prefill_fallbacks_total).
+ */
+function start(ctx: SimContext, req: InferenceRequest, res: ServerResponse, drop: boolean, d: Disagg): void {
+  if (res.destroyed) return;
+  const arrival = performance.now();
+  const prefiller = d.prefiller;
+  if (prefiller === undefined) return run(ctx, req, res, drop, d.prefillOnly, false, arrival);
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  res.on('close', onClose);
+  ctx.open.set(res, () => {
+    abort.abort();
+    res.destroy();
+  });
+  void remotePrefill(prefiller, d.path, req.body, { agent: ctx.prefillAgent, signal: abort.signal }).then(
+    (failure) => {
+      res.off('close', onClose);
+      ctx.open.delete(res);
+      if (abort.signal.aborted || res.destroyed) return;
+      if (failure !== undefined) {
+        ctx.metrics.remotePrefillFallbacks++;
+        log.warn('remote prefill failed; prefilling locally', { prefiller, reason: failure });
+      } else {
+        ctx.metrics.remotePrefills++;
+        res.setHeader(PREFILLED_BY_HEADER, prefiller);
+      }
+      run(ctx, req, res, drop, false, failure === undefined, arrival);
+    },
+  );
+}
+
+function run(
+  ctx: SimContext,
+  req: InferenceRequest,
+  res: ServerResponse,
+  drop: boolean,
+  prefillOnly: boolean,
+  remotePrefilled: boolean,
+  arrival: number,
+): void {
   if (res.destroyed) return;
   const { options, metrics, runner } = ctx;
-  const arrival = performance.now();
   const id = ctx.nextId();
+  const maxTokens = prefillOnly ? 1 : req.maxTokens;
+  if (prefillOnly) metrics.prefillOnlyRequests++;
   const rc: ResponseContext = {
     kind: req.kind,
     id: `${req.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${id}`,
@@ -97,8 +158,8 @@ function run(ctx: SimContext, req: InferenceRequest, res: ServerResponse, drop: 
   };
   const promptTokens = Math.max(countTokens(req.promptText, options.charsPerToken), 1);
   const capacity = options.kvBlocks * options.blockSize;
-  if (promptTokens + req.maxTokens > capacity) {
-    const message = `This request asks for ${promptTokens + req.maxTokens} tokens (prompt + max_tokens), more than the KV cache holds (${capacity}).`;
+  if (promptTokens + maxTokens > capacity) {
+    const message = `This request asks for ${promptTokens + maxTokens} tokens (prompt + max_tokens), more than the KV cache holds (${capacity}).`;
     ctx.sendError(
       res,
       new ApiError(400, message, 'BadRequestError', 'context_length_exceeded', 'max_tokens'),
@@ -108,10 +169,10 @@ function run(ctx: SimContext, req: InferenceRequest, res: ServerResponse, drop: 
   const tokens = outputTokens(
     options.mode,
     req.echoText,
-    req.maxTokens,
+    maxTokens,
     seedOf(options.seed, req.model, req.promptText),
   );
-  const finishReason = tokens.length < req.maxTokens ? 'stop' : 'length';
+  const finishReason = tokens.length < maxTokens ? 'stop' : 'length';
   const dropAt = Math.floor(tokens.length / 2);
   let done = false;
 
@@ -131,6 +192,7 @@ function run(ctx: SimContext, req: InferenceRequest, res: ServerResponse, drop: 
       promptTokens,
       promptHashes: blockHashes(req.model, req.promptText, options.blockSize * options.charsPerToken),
       outputTokens: tokens.length,
+      remotePrefill: remotePrefilled,
     },
     {
       onAdmitted: () => {

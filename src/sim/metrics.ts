@@ -23,6 +23,11 @@ export class SimMetrics {
   promptTokens = 0;
   generationTokens = 0;
   readonly finished: Record<FinishReason, number> = { stop: 0, length: 0, abort: 0 };
+  /** P/D: requests prefilled by a remote server, remote prefills that failed (prefilled locally instead), and
+   * prefill-only requests served for a decode server. */
+  remotePrefills = 0;
+  remotePrefillFallbacks = 0;
+  prefillOnlyRequests = 0;
   /** Seconds since the epoch when the LoRA label set last changed (the value of vllm:lora_requests_info). */
   private loraKey = '';
   loraUpdatedAt = Date.now() / 1000;
@@ -165,6 +170,31 @@ export const RENDERERS: Record<EngineFlavor, Renderer> = {
   'triton-trtllm': renderTriton,
 };
 
+/** The simulator's own P/D counters, under every engine's names. */
+function renderDisagg({ options, metrics }: MetricsView): string {
+  const l = { model_name: options.model, role: options.role };
+  return new Exposition()
+    .counter(
+      'infergate_sim_remote_prefills_total',
+      'Requests whose prompt a remote prefill server computed (x-prefiller-host-port).',
+      l,
+      metrics.remotePrefills,
+    )
+    .counter(
+      'infergate_sim_remote_prefill_fallbacks_total',
+      'Remote prefills that failed, so the prompt was prefilled locally.',
+      l,
+      metrics.remotePrefillFallbacks,
+    )
+    .counter(
+      'infergate_sim_prefill_only_requests_total',
+      'Prefill-only requests served (prefill role, or kv_transfer_params.do_remote_decode).',
+      l,
+      metrics.prefillOnlyRequests,
+    )
+    .text();
+}
+
 export function renderMetrics(view: MetricsView): string {
-  return RENDERERS[view.options.engine](view);
+  return RENDERERS[view.options.engine](view) + renderDisagg(view);
 }

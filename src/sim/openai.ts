@@ -13,6 +13,13 @@ export interface InferenceRequest {
   maxTokens: number;
   stream: boolean;
   includeUsage: boolean;
+  /**
+   * A prefill-only request from a decode server (vLLM's P/D convention, kv_transfer_params.do_remote_decode: true):
+   * served with one token, whatever the server's role.
+   */
+  prefillOnly: boolean;
+  /** The body as parsed, to forward to a prefill server. */
+  body: Record<string, unknown>;
 }
 
 export const DEFAULT_MAX_TOKENS = 16;
@@ -41,6 +48,7 @@ export function parseBody(raw: Buffer): unknown {
 }
 
 type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseInferenceRequest(kind: ApiKind, body: unknown): InferenceRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
@@ -65,6 +73,8 @@ export function parseInferenceRequest(kind: ApiKind, body: unknown): InferenceRe
     maxTokens: maxTokens as number,
     stream: b.stream === true,
     includeUsage: b.stream === true && streamOptions?.include_usage === true,
+    prefillOnly: isObject(b.kv_transfer_params) && b.kv_transfer_params.do_remote_decode === true,
+    body: b,
   };
 }
 

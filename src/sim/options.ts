@@ -6,6 +6,10 @@ export const ENGINE_FLAVORS: readonly EngineFlavor[] = ['vllm', 'sglang', 'trito
 
 export type OutputMode = 'random' | 'echo';
 
+/** What a server does in prefill/decode disaggregation (README "Roles"). */
+export type SimRole = 'prefill' | 'decode' | 'both';
+export const SIM_ROLES: readonly SimRole[] = ['prefill', 'decode', 'both'];
+
 /** Faults can be changed at run time through a server handle's `setFaults`. */
 export interface SimFaults {
   /** Fraction (0–1) of inference requests answered with a 500. */
@@ -55,6 +59,19 @@ export interface SimOptions {
   loraLoadMs: number;
   /** Uniform relative jitter on every delay (0.1 → ±10%), drawn from the seeded generator. */
   jitter: number;
+  /**
+   * prefill: every request is prefill-only (one token). decode / both: a request carrying x-prefiller-host-port is
+   * prefilled by that server, then its KV is "transferred"; without the header it is served aggregated.
+   */
+  role: SimRole;
+  /** KV transfer cost per prompt token not cached locally when a remote server prefilled it, ms. */
+  kvTransferMsPerToken: number;
+  /**
+   * Prefill/decode interference (vLLM chunked prefill, max_num_batched_tokens): while local prefills are in progress,
+   * each decode step also computes up to this many of their prompt tokens, so it takes up to this × prefill cost
+   * longer. 0 (the default) = prefill does not slow decode.
+   */
+  prefillChunkTokens: number;
   /** Also expose the pre-v1 `vllm:gpu_cache_usage_perc`. */
   legacyGpuCacheMetric: boolean;
   faults: SimFaults;
@@ -87,6 +104,10 @@ export const DEFAULT_OPTIONS: SimOptions = {
   itlBatchSlope: 0.005,
   loraLoadMs: 50,
   jitter: 0,
+  role: 'both',
+  // 128 KiB of bf16 KV per token (Llama 3.1 8B) over an RDMA path of ~25 GB/s effective: a modelling choice.
+  kvTransferMsPerToken: 0.005,
+  prefillChunkTokens: 0,
   legacyGpuCacheMetric: false,
   faults: DEFAULT_FAULTS,
 };
@@ -117,9 +138,13 @@ export function resolveOptions(input: SimOptionsInput = {}): SimOptions {
     'interTokenMs',
     'itlBatchSlope',
     'loraLoadMs',
+    'kvTransferMsPerToken',
   ] as const) {
     if (!(o[k] >= 0)) problems.push(`${k} must be ≥ 0 (got ${o[k]})`);
   }
+  if (!Number.isInteger(o.prefillChunkTokens) || o.prefillChunkTokens < 0)
+    problems.push(`prefillChunkTokens must be an integer ≥ 0 (got ${o.prefillChunkTokens})`);
+  if (!SIM_ROLES.includes(o.role)) problems.push(`role must be one of ${SIM_ROLES.join(', ')}`);
   if (!(o.jitter >= 0 && o.jitter < 1)) problems.push('jitter must be in [0, 1)');
   for (const k of ['errorRate', 'stallRate', 'dropStreamRate'] as const) {
     const v = o.faults[k];

@@ -73,6 +73,7 @@ export class EngineRunner {
   private emit(live: Live): void {
     if (!this.live.has(live.seq.id)) return;
     const index = live.next++;
+    if (index === 0) this.engine.firstToken(live.seq.id);
     live.callbacks.onToken(index);
     // A callback may have aborted the sequence (for example by dropping the connection).
     if (!this.live.has(live.seq.id)) return;

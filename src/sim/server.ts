@@ -3,6 +3,7 @@
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseHostPort } from './disagg';
 import { Engine, type EngineStats } from './engine';
 import { handleInference, sendJson, type SimContext } from './inference';
 import { renderMetrics, SimMetrics } from './metrics';
@@ -10,6 +11,8 @@ import { ApiError, errorBody, parseBody, parseInferenceRequest, type ApiKind } f
 import { resolveOptions, type SimFaults, type SimOptions, type SimOptionsInput } from './options';
 import { EngineRunner } from './runner';
 import { prng } from './text';
+
+export { parseHostPort };
 
 export interface SimServerOptions extends SimOptionsInput {
   /** Listen address; default 127.0.0.1. */
@@ -52,6 +55,7 @@ export async function startSimServer(input: SimServerOptions = {}): Promise<SimS
     open: new Map(),
     nextId: () => `${options.seed.toString(16)}-${(++sequence).toString(16)}`,
     sendError,
+    prefillAgent: new http.Agent({ keepAlive: true }),
   };
   let identity = '';
   const server = http.createServer((req, res) => {
@@ -85,6 +89,7 @@ export async function startSimServer(input: SimServerOptions = {}): Promise<SimS
       (closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         ctx.runner.close();
+        ctx.prefillAgent.destroy();
         for (const end of [...ctx.open.values()]) end();
         server.closeAllConnections();
       })),
@@ -97,7 +102,7 @@ async function route(ctx: SimContext, req: http.IncomingMessage, res: http.Serve
   if (kind) {
     requireMethod(req, 'POST');
     const body = parseInferenceRequest(kind, parseBody(await readBody(req)));
-    handleInference(ctx, body, req, res);
+    handleInference(ctx, body, req, res, path);
     return;
   }
   switch (path) {
@@ -185,13 +190,6 @@ function sendError(res: http.ServerResponse, err: ApiError): void {
 export interface SimFleet {
   readonly servers: SimServer[];
   close(): Promise<void>;
-}
-
-/** Parses `host:port` (or `[v6]:port`); port 0 picks a free port. */
-export function parseHostPort(s: string): { address: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s.trim());
-  if (!m || Number(m[3]) > 65535) throw new Error(`not an address:port: ${JSON.stringify(s)}`);
-  return { address: m[1] ?? m[2], port: Number(m[3]) };
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { startSimFleet, type SimFleet } from '../../src/sim';
+import { resolveOptions, startSimFleet, type SimFleet } from '../../src/sim';
 import { parseSimArgs } from '../../src/cli/sim';
 import { MODEL, post, scrape, stream } from './helpers';
 
@@ -91,7 +91,28 @@ describe('CLI flags', () => {
     expect(() => parseSimArgs(['--engine', 'tgi'])).toThrow(/engine/);
     expect(() => parseSimArgs(['--addresses', 'a:1', '--count', '2'])).toThrow(/excludes/);
     expect(() => parseSimArgs(['--bogus'])).toThrow();
+    expect(() => parseSimArgs(['--role', 'encode'])).toThrow(/--role must be one of prefill, decode, both/);
     expect(parseSimArgs(['--help'])).toBe('help');
+  });
+
+  it('reads the P/D flags, and resolveOptions rejects bad values', () => {
+    const parsed = parseSimArgs([
+      '--role',
+      'decode',
+      '--kv-transfer-ms-per-token',
+      '0.01',
+      '--prefill-chunk-tokens',
+      '512',
+    ]);
+    expect(parsed !== 'help' && parsed.options).toMatchObject({
+      role: 'decode',
+      kvTransferMsPerToken: 0.01,
+      prefillChunkTokens: 512,
+    });
+    expect(() => resolveOptions({ prefillChunkTokens: 1.5, kvTransferMsPerToken: -1 })).toThrow(
+      'kvTransferMsPerToken must be ≥ 0 (got -1); prefillChunkTokens must be an integer ≥ 0 (got 1.5)',
+    );
+    expect(resolveOptions().role).toBe('both');
   });
 });
 

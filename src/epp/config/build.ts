@@ -39,6 +39,7 @@ import {
   isProfileHandler,
   isResponseComplete,
   isScorer,
+  REFERENCES_PLUGINS,
   type PluginKind,
   type ResponseComplete,
   type EndpointsAware,
@@ -112,6 +113,7 @@ export function buildFromConfig(
   const registry = opts.registry ?? builtinRegistry();
   const errors: string[] = [];
   const plugins = new Map<string, Plugin>();
+  const pathOf = new Map<string, string>();
   const instantiate = (name: string, type: string, parameters: unknown, path: string): Plugin | undefined => {
     const reg = registry.get(type);
     if (!reg) {
@@ -130,15 +132,16 @@ export function buildFromConfig(
   };
 
   const specs = [...config.plugins].sort((a, b) => ORDER(registry, a.type) - ORDER(registry, b.type));
-  const pathOf = new Map<string, string>();
   for (const s of specs) {
     if (plugins.has(s.name)) {
       errors.push(`${s.path}.name: duplicate plugin name ${JSON.stringify(s.name)}`);
       continue;
     }
     const p = instantiate(s.name, s.type, s.parameters, s.path);
-    if (p) plugins.set(s.name, p);
-    pathOf.set(s.name, s.path);
+    if (p) {
+      plugins.set(s.name, p);
+      pathOf.set(s.name, s.path);
+    }
   }
   bindInFlightLoad(plugins, pathOf, errors, () =>
     instantiate(INFLIGHT_LOAD_PRODUCER_TYPE, INFLIGHT_LOAD_PRODUCER_TYPE, undefined, '<default>'),
@@ -197,6 +200,27 @@ export function buildFromConfig(
     });
     picker ??= defaultPicker();
     if (picker) profiles.push(new SchedulerProfile(spec.name, filters, scorers, picker, opts.timers));
+  }
+
+  // References between plugins (a profile handler's decider) resolve once every plugin and profile exists.
+  for (const p of all) {
+    const r = REFERENCES_PLUGINS.of(p);
+    if (!r) continue;
+    const at = (param: string) => `${pathOf.get(p.name)}.parameters.${param}`;
+    r.bindReferences({
+      plugin: (param, name, kind) => {
+        const q = plugins.get(name);
+        if (!q) errors.push(`${at(param)}: no plugin named ${JSON.stringify(name)}`);
+        else if (!kind.is(q)) errors.push(`${at(param)}: ${name} (${q.type}) is not a ${kind.name}`);
+        else return q;
+        return undefined;
+      },
+      profile: (param, name) => {
+        if (names.has(name)) return true;
+        errors.push(`${at(param)}: no scheduling profile named ${JSON.stringify(name)}`);
+        return false;
+      },
+    });
   }
 
   const handlers = all.filter(isProfileHandler);

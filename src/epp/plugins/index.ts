@@ -3,8 +3,10 @@
 import { PluginRegistry } from '../scheduling/registry';
 import { activeRequestScorer } from './active-request-scorer';
 import { approxPrefixCacheProducer } from './approx-prefix-cache-producer';
+import { alwaysDisaggPdDecider } from './always-disagg-pd-decider';
 import { concurrencyDetector } from './concurrency-detector';
 import { coreMetricsExtractor } from './core-metrics-extractor';
+import { decodeFilter } from './decode-filter';
 import { edfOrderingPolicy } from './edf-ordering-policy';
 import { fcfsOrderingPolicy } from './fcfs-ordering-policy';
 import { globalStrictFairnessPolicy } from './global-strict-fairness-policy';
@@ -15,6 +17,9 @@ import { loraAffinityScorer } from './lora-affinity-scorer';
 import { maxScorePicker } from './max-score-picker';
 import { metricsDataSource } from './metrics-data-source';
 import { openaiParser } from './openai-parser';
+import { disaggProfileHandler, pdProfileHandler } from './pd-profile-handler';
+import { prefillFilter } from './prefill-filter';
+import { prefixBasedPdDecider } from './prefix-based-pd-decider';
 import { prefixCacheScorer } from './prefix-cache-scorer';
 import { queueScorer } from './queue-scorer';
 import { randomPicker } from './random-picker';
@@ -51,6 +56,12 @@ export const BUILTIN_PLUGINS = [
   fcfsOrderingPolicy,
   edfOrderingPolicy,
   staticUsageLimitPolicy,
+  prefillFilter,
+  decodeFilter,
+  alwaysDisaggPdDecider,
+  prefixBasedPdDecider,
+  pdProfileHandler,
+  disaggProfileHandler,
 ];
 
 export function builtinRegistry(): PluginRegistry {

@@ -72,6 +72,22 @@ export function lruCapacityFor(params: PrefixCacheParams, e: EndpointState | und
 }
 
 const STATE_KEY = 'approx-prefix-cache';
+const MATCH_KEY = 'approx-prefix-cache-match';
+
+/** What scoring found for one request (the reference EPP's PrefixCacheMatchInfo), kept in the cycle state. */
+export interface PrefixMatchInfo {
+  /** Tokens per block the request was hashed with. */
+  blockSizeTokens: number;
+  /** Blocks hashed for the request. */
+  totalBlocks: number;
+  /** Leading blocks of the request found on each endpoint (by key); absent = 0. */
+  matchedBlocks: ReadonlyMap<string, number>;
+}
+
+/** The match info prefix-cache-scorer left in the cycle state, or undefined when no prefix scorer ran. */
+export function prefixMatchInfo(state: ReadonlyMap<string, unknown>): PrefixMatchInfo | undefined {
+  return state.get(MATCH_KEY) as PrefixMatchInfo | undefined;
+}
 
 export class PrefixCache {
   readonly indexer = new PrefixIndexer();
@@ -90,19 +106,32 @@ export class PrefixCache {
     const { blockChars, maxBlocks } = hashParamsFor(this.params, endpoints);
     const keys = hashKeys(req.prefixHashes(blockChars, maxBlocks));
     req.state.set(STATE_KEY, keys);
-    if (keys.length === 0) return;
-    const counts = this.indexer.match(keys);
+    const counts: ReadonlyMap<string, number> = keys.length === 0 ? new Map() : this.indexer.match(keys);
+    const info: PrefixMatchInfo = {
+      blockSizeTokens: blockChars / CHARS_PER_TOKEN,
+      totalBlocks: keys.length,
+      matchedBlocks: counts,
+    };
+    req.state.set(MATCH_KEY, info);
     if (counts.size === 0) return;
     for (let i = 0; i < endpoints.length; i++)
       out[i] = (counts.get(endpoints[i].endpoint.key) ?? 0) / keys.length;
   }
 
-  /** Records that the request's blocks now live on `primary`. */
-  learn(state: Map<string, unknown>, primary: EndpointState | undefined): void {
+  /**
+   * Records that the request's blocks now live on each of `holders` (the primary target, and with P/D the prefill
+   * pod too: it computed the prefix, the decode pod received it).
+   */
+  learn(state: Map<string, unknown>, holders: readonly (EndpointState | undefined)[]): void {
     const keys = state.get(STATE_KEY) as Float64Array | undefined;
-    if (!keys || keys.length === 0 || !primary) return;
-    this.indexer.add(keys, primary.endpoint.key, lruCapacityFor(this.params, primary));
-    this.onSize?.(this.indexer.size);
+    if (!keys || keys.length === 0) return;
+    const seen = new Set<string>();
+    for (const e of holders) {
+      if (!e || seen.has(e.endpoint.key)) continue;
+      seen.add(e.endpoint.key);
+      this.indexer.add(keys, e.endpoint.key, lruCapacityFor(this.params, e));
+    }
+    if (seen.size > 0) this.onSize?.(this.indexer.size);
   }
 
   retain(active: ReadonlySet<string>): void {

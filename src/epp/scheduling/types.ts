@@ -18,8 +18,6 @@ export interface SchedulingRequest {
   prefixHashes(blockChars: number, maxBlocks: number): BigUint64Array;
   /** State shared across extension points for this request (the reference EPP's CycleState). */
   readonly state: Map<string, unknown>;
-  /** The request body's size in bytes, when known (e.g. concurrency-detector's token estimate). */
-  bodyBytes?: number;
   /** Bytes of the prompt as the prefix cache sees it (prompt text, or JSON of messages); 0 or absent = unknown. */
   promptBytes?: number;
   /** The output cap the client asked for (max_tokens, max_completion_tokens or max_output_tokens), when given. */
@@ -72,6 +70,8 @@ export interface ProfileResult {
 export interface SchedulingResult {
   profileResults: ReadonlyMap<string, ProfileResult | undefined>;
   primaryProfileName: string;
+  /** Request headers to set with the destination (e.g. x-prefiller-host-port); the director copies them. */
+  headers?: Record<string, string>;
 }
 
 /** The profile-runner view the handler needs. */
@@ -122,6 +122,24 @@ export interface CompletionInfo {
 export interface ResponseComplete extends Plugin {
   responseComplete(req: SchedulingRequest, result: SchedulingResult, info: CompletionInfo): void;
 }
+
+/** What the builder offers a plugin that names other plugins or profiles in its parameters. */
+export interface ReferenceResolver {
+  /** The plugin named `name` declaring `kind`; otherwise the error is reported at parameter `param`. */
+  plugin<T extends Plugin>(param: string, name: string, kind: PluginKind<T>): T | undefined;
+  /** Whether a scheduling profile `name` exists; otherwise the error is reported at parameter `param`. */
+  profile(param: string, name: string): boolean;
+}
+
+/**
+ * A plugin whose parameters name other plugins or profiles (a profile handler's decider). The builder calls
+ * `bindReferences` once every plugin and profile exists, so configuration order does not matter.
+ */
+export interface ReferencingPlugin extends Plugin {
+  bindReferences(resolve: ReferenceResolver): void;
+}
+
+export const REFERENCES_PLUGINS = new PluginKind<ReferencingPlugin>('references-plugins');
 
 /** Told the set of endpoint keys whenever the pool's endpoints change. */
 export interface EndpointsAware extends Plugin {

@@ -151,13 +151,13 @@ describe('static-usage-limit-policy', () => {
 
 describe('concurrency-detector', () => {
   const eps = [state(1), state(2)];
-  const req = (bodyBytes?: number): SchedulingRequest => ({
+  const req = (promptBytes?: number): SchedulingRequest => ({
     requestId: 'r',
     targetModel: 'm',
     headers: {},
     state: new Map(),
     prefixHashes: () => new BigUint64Array(),
-    bodyBytes,
+    promptBytes,
   });
   const to = (i: number): SchedulingResult => ({
     primaryProfileName: 'default',

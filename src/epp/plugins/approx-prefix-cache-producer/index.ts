@@ -1,8 +1,10 @@
-// approx-prefix-cache-producer: owns the approximate prefix index (parameters, learning after scheduling, pruning).
+// approx-prefix-cache-producer: owns the approximate prefix index (parameters, learning after scheduling — every
+// profile's first pick, so a P/D prefill pod learns too — and pruning).
 
 import { PrefixCache, readPrefixParams } from '../../prefix/prefix-cache';
 import type { PluginDeps, PluginRegistration } from '../../scheduling/registry';
-import type { EndpointsAware, PreRequest } from '../../scheduling/types';
+import type { EndpointsAware, PreRequest, SchedulingResult } from '../../scheduling/types';
+import type { EndpointState } from '../../types';
 
 export class PrefixCacheProducer implements PreRequest, EndpointsAware {
   readonly type: string = 'approx-prefix-cache-producer';
@@ -12,12 +14,22 @@ export class PrefixCacheProducer implements PreRequest, EndpointsAware {
     readonly cache: PrefixCache,
   ) {}
 
-  preRequest: PreRequest['preRequest'] = (req, result) =>
-    this.cache.learn(req.state, result.profileResults.get(result.primaryProfileName)?.targets[0]);
+  preRequest: PreRequest['preRequest'] = (req, result) => this.cache.learn(req.state, learnedTargets(result));
 
   endpointsChanged(active: ReadonlySet<string>): void {
     this.cache.retain(active);
   }
+}
+
+/**
+ * Where the request's prefix will be cached: the primary profile's first target, then the first target of every
+ * other profile that ran (a P/D prefill pick holds the KV it computed). No profile name is hard-coded.
+ */
+export function learnedTargets(result: SchedulingResult): (EndpointState | undefined)[] {
+  const out = [result.profileResults.get(result.primaryProfileName)?.targets[0]];
+  for (const [name, r] of result.profileResults)
+    if (name !== result.primaryProfileName) out.push(r?.targets[0]);
+  return out;
 }
 
 /** The producer's PrefixCache is shared through deps so a prefix-cache-scorer configured with it reuses it. */

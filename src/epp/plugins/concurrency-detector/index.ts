@@ -15,6 +15,7 @@ import {
   type SchedulingResult,
 } from '../../scheduling/types';
 import type { EndpointState } from '../../types';
+import { estimateTokens as estimateRequestTokens } from '../inflight-load-producer';
 import { SATURATION_DETECTOR, type SaturationDetector } from '../utilization-detector';
 
 export interface ConcurrencyParams {
@@ -31,9 +32,9 @@ export const DEFAULT_CONCURRENCY: ConcurrencyParams = {
   headroom: 0,
 };
 
-/** Tokens mode: a request's weight is its estimated prompt tokens (body bytes / 4, at least 1). */
+/** Tokens mode: a request weighs what the in-flight producer charges it (prompt bytes / 4 + max output), ≥ 1. */
 export const estimateTokens = (req: SchedulingRequest): number =>
-  Math.max(1, Math.ceil((req.bodyBytes ?? 0) / 4));
+  Math.max(1, estimateRequestTokens(req.promptBytes, req.maxOutputTokens));
 
 export interface ConcurrencyDetector
   extends SaturationDetector, PreRequest, ResponseComplete, EndpointsAware {

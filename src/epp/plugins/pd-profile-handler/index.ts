@@ -1,0 +1,125 @@
+// pd-profile-handler / disagg-profile-handler: prefill/decode disaggregation (llm-d pkg/plugins/profile). The decode
+// profile runs first; the decider, shown the chosen decode pod, says whether the prefill profile runs too. The primary
+// result is the decode pick; the prefill pick travels to the decode pod in x-prefiller-host-port ("host:port"), which
+// is set to "" on decode-only requests so a client cannot choose a prefill host itself.
+
+import { PD_DECIDER, PREFILLER_HEADER, type PdDecider } from '../../scheduling/disagg';
+import type { Params } from '../../config/params';
+import type { PluginRegistration } from '../../scheduling/registry';
+import { SchedulingError } from '../../scheduling/scheduler';
+import {
+  REFERENCES_PLUGINS,
+  type ProfileHandler,
+  type ProfileResult,
+  type ReferencingPlugin,
+  type SchedulingResult,
+} from '../../scheduling/types';
+
+export interface PdHandlerSettings {
+  decodeProfile: string;
+  prefillProfile: string;
+  /** Decider plugin name; undefined = never disaggregate (disagg-profile-handler without a decider). */
+  decider?: string;
+  /** Parameter the decider name came from, for error paths. */
+  deciderParam: string;
+}
+
+export type PdProfileHandler = ProfileHandler & ReferencingPlugin & { readonly settings: PdHandlerSettings };
+
+const usable = (r: ProfileResult | undefined): r is ProfileResult => !!r && r.targets.length > 0;
+
+export function createPdProfileHandler(
+  type: string,
+  name: string,
+  settings: PdHandlerSettings,
+): PdProfileHandler {
+  const { decodeProfile, prefillProfile } = settings;
+  let decider: PdDecider | undefined;
+  let prefillExists = false;
+  return {
+    type,
+    name,
+    settings,
+    kinds: [REFERENCES_PLUGINS],
+    bindReferences(resolve) {
+      resolve.profile('decodeProfile', decodeProfile);
+      if (settings.decider === undefined) return;
+      decider = resolve.plugin(settings.deciderParam, settings.decider, PD_DECIDER);
+      prefillExists = resolve.profile('prefillProfile', prefillProfile);
+    },
+    pickProfiles(req, profiles, results) {
+      if (!results.has(decodeProfile)) return profiles.filter((p) => p.name === decodeProfile);
+      const decode = results.get(decodeProfile);
+      if (!usable(decode) || results.has(prefillProfile) || !decider || !prefillExists) return [];
+      return decider.disaggregate(req, decode.targets[0])
+        ? profiles.filter((p) => p.name === prefillProfile)
+        : [];
+    },
+    processResults(_req, results): SchedulingResult {
+      const decode = results.get(decodeProfile);
+      if (!usable(decode)) throw new SchedulingError('failed to find available decode workers');
+      const out = new Map<string, ProfileResult | undefined>([[decodeProfile, decode]]);
+      const prefill = results.get(prefillProfile);
+      // A prefill profile that found nobody leaves the request decode-only (the decode pod prefills itself).
+      if (usable(prefill)) out.set(prefillProfile, prefill);
+      return {
+        profileResults: out,
+        primaryProfileName: decodeProfile,
+        headers: { [PREFILLER_HEADER]: usable(prefill) ? prefill.targets[0].endpoint.key : '' },
+      };
+    },
+  };
+}
+
+function unsupported(params: Params, key: string, what: string): void {
+  const v = params.value(key);
+  if (v !== undefined && v !== null && v !== 0 && v !== '') params.error(key, `${what} is not supported`);
+}
+
+/** llm-d's legacy P/D handler: deciderPluginName defaults to a plugin named always-disagg-pd-decider. */
+export const pdProfileHandler: PluginRegistration = {
+  type: 'pd-profile-handler',
+  description:
+    'P/D disaggregation: decode profile first, then the prefill profile when the decider says so; primary = decode, prefill pod in x-prefiller-host-port. (Legacy name of disagg-profile-handler.)',
+  factory: (name, params) => {
+    const decodeProfile = params.string('decodeProfile', 'decode');
+    const prefillProfile = params.string('prefillProfile', 'prefill');
+    const decider = params.string('deciderPluginName', 'always-disagg-pd-decider');
+    if (decider === '') params.error('deciderPluginName', 'must name a pd decider plugin');
+    // Accepted for configuration compatibility; the prefix plugin is found by its match info, not by name.
+    params.string('prefixPluginType', '');
+    params.string('prefixPluginName', '');
+    unsupported(params, 'primaryPort', 'data-parallel primaryPort');
+    params.finish();
+    return createPdProfileHandler('pd-profile-handler', name, {
+      decodeProfile,
+      prefillProfile,
+      decider,
+      deciderParam: 'deciderPluginName',
+    });
+  },
+};
+
+/** llm-d's unified handler: without prefillDeciderPluginName every request is decode-only. */
+export const disaggProfileHandler: PluginRegistration = {
+  type: 'disagg-profile-handler',
+  description:
+    'P/D disaggregation (llm-d unified handler): decode profile first, prefill profile when prefillDeciderPluginName decides so; primary = decode.',
+  factory: (name, params) => {
+    const decodeProfile = params.string('decodeProfile', 'decode');
+    const prefillProfile = params.string('prefillProfile', 'prefill');
+    const decider = params.string('prefillDeciderPluginName', '');
+    params.string('prefixPluginType', '');
+    params.string('prefixPluginName', '');
+    unsupported(params, 'primaryPort', 'data-parallel primaryPort');
+    unsupported(params, 'encodeProfile', 'encode disaggregation (encodeProfile)');
+    unsupported(params, 'encodeDeciderPluginName', 'encode disaggregation (encodeDeciderPluginName)');
+    params.finish();
+    return createPdProfileHandler('disagg-profile-handler', name, {
+      decodeProfile,
+      prefillProfile,
+      ...(decider ? { decider } : {}),
+      deciderParam: 'prefillDeciderPluginName',
+    });
+  },
+};
