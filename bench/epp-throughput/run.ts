@@ -67,7 +67,8 @@ async function startBackend(address: string, port: number): Promise<http.Server>
   });
   return server;
 }
-const SIM_IPS = ['127.0.0.71', '127.0.0.72', '127.0.0.73', '127.0.0.74'];
+/** Up to 8 endpoints (--endpoints; the peers' side-by-side setup uses 8, each scraped every 50 ms). */
+const ALL_SIM_IPS = Array.from({ length: 8 }, (_, i) => `127.0.0.${71 + i}`);
 const ROUTE_HEADER = 'x-bench-route';
 const ADDED_P99_BUDGET_MS = 5;
 
@@ -79,6 +80,21 @@ interface Options {
   envoy: 'compiled' | 'upstream';
   /** `off` runs the EPP without its reset shield (INFERGATE_EPP_SHIELD_RESETS=0), to measure before/after. */
   shield: 'on' | 'off';
+  /** Model server endpoints (4 by default, up to 8). */
+  endpoints: number;
+  /** `taskset -c` CPU list for the EPP process only (e.g. `0` or `0,1`). */
+  eppCpus?: string;
+  /** Directory for a `node --cpu-prof` profile of the EPP (written when it exits). */
+  eppProf?: string;
+  /** Skip the 1 KB ladder or the 220 KB steps. */
+  small: boolean;
+  large: boolean;
+  /** Run every rate of the ladder even after one is not served (failures per step). */
+  allRates: boolean;
+  /** Run the EPP of another checkout (its bin/infergate.js), for A/B runs with one harness. */
+  eppRoot?: string;
+  /** The EPP's --worker-threshold-bytes (bodies at least this large are parsed and hashed in the pool). */
+  workerThresholdBytes?: number;
 }
 
 function options(args: string[]): Options {
@@ -88,22 +104,39 @@ function options(args: string[]): Options {
     largeConcurrency: [4, 16],
     envoy: 'compiled',
     shield: 'on',
+    endpoints: 4,
+    small: true,
+    large: true,
+    allRates: false,
   };
   for (let i = 0; i < args.length; i++) {
     const v = args[i + 1];
+    if (args[i] === '--all-rates') {
+      o.allRates = true;
+      continue;
+    }
     if (args[i] === '--step-ms') o.stepMs = Math.min(10_000, Math.max(500, Number(v)));
     else if (args[i] === '--rates') o.rates = v.split(',').map(Number).slice(0, 12);
     else if (args[i] === '--large-concurrency') o.largeConcurrency = v.split(',').map(Number).slice(0, 4);
     else if (args[i] === '--envoy' && (v === 'compiled' || v === 'upstream')) o.envoy = v;
     else if (args[i] === '--shield' && (v === 'on' || v === 'off')) o.shield = v;
-    else if (args[i] === '--envoy' || args[i] === '--shield') throw new Error(`${args[i]}: bad value ${v}`);
+    else if (args[i] === '--endpoints') o.endpoints = Math.min(8, Math.max(1, Number(v) || 4));
+    else if (args[i] === '--epp-cpus' && /^[0-9,-]+$/.test(v)) o.eppCpus = v;
+    else if (args[i] === '--epp-prof') o.eppProf = path.resolve(v);
+    else if (args[i] === '--epp-root') o.eppRoot = path.resolve(v);
+    else if (args[i] === '--worker-threshold-bytes' && Number(v) > 0) o.workerThresholdBytes = Number(v);
+    else if (args[i] === '--only' && (v === 'small' || v === 'large')) {
+      o.small = v === 'small';
+      o.large = v === 'large';
+    } else if (['--envoy', '--shield', '--epp-cpus', '--only', '--worker-threshold-bytes'].includes(args[i]))
+      throw new Error(`${args[i]}: bad value ${v}`);
     else continue;
     i++;
   }
   return o;
 }
 
-function resources(listen: number, epp: number, sim: number): string {
+function resources(listen: number, epp: number, sim: number, ips: string[]): string {
   const routes = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: routes, namespace: default}
@@ -119,8 +152,8 @@ spec:
     routes,
     inferencePool('bench', { app: 'bench-sim', targetPorts: [sim], epp: { service: 'bench-epp' } }),
     localEpp('bench-epp', epp),
-    localService('sims', sim, SIM_IPS, sim),
-    ...SIM_IPS.map((ip, i) => readyPod(`sim-${i}`, 'bench-sim', ip)),
+    localService('sims', sim, ips, sim),
+    ...ips.map((ip, i) => readyPod(`sim-${i}`, 'bench-sim', ip)),
   ].join(DOC);
 }
 
@@ -183,10 +216,11 @@ export async function main(args: string[]): Promise<void> {
   let epp: (ChildProcess & { logs(): string }) | undefined;
   let envoy: (ChildProcess & { logs(): string }) | undefined;
   const started = Date.now();
+  const simIps = ALL_SIM_IPS.slice(0, o.endpoints);
   try {
-    backends.push(await startBackend(SIM_IPS[0], 0));
+    backends.push(await startBackend(simIps[0], 0));
     const simPort = (backends[0].address() as net.AddressInfo).port;
-    for (const ip of SIM_IPS.slice(1)) backends.push(await startBackend(ip, simPort));
+    for (const ip of simIps.slice(1)) backends.push(await startBackend(ip, simPort));
     const [listen, admin, grpc, health, metrics] = await Promise.all([
       freePort(),
       freePort(),
@@ -194,13 +228,22 @@ export async function main(args: string[]): Promise<void> {
       freePort(),
       freePort(),
     ]);
-    const yaml = resources(listen, grpc, simPort);
+    const yaml = resources(listen, grpc, simPort, simIps);
     fs.writeFileSync(path.join(dir, 'resources.yaml'), yaml);
 
     const eppArgs = ['epp', '--pool', 'bench', '--address', '127.0.0.1'];
     eppArgs.push('--grpc-port', String(grpc), '--health-port', String(health));
+    if (o.workerThresholdBytes) eppArgs.push('--worker-threshold-bytes', String(o.workerThresholdBytes));
     eppArgs.push('--metrics-port', String(metrics), dir);
-    epp = startChild(process.execPath, [path.join(root, 'bin', 'infergate.js'), ...eppArgs], {
+    const nodeArgs = o.eppProf ? ['--cpu-prof', '--cpu-prof-dir', o.eppProf] : [];
+    const eppCmd = [
+      process.execPath,
+      ...nodeArgs,
+      path.join(o.eppRoot ?? root, 'bin', 'infergate.js'),
+      ...eppArgs,
+    ];
+    if (o.eppCpus) eppCmd.unshift('taskset', '-c', o.eppCpus);
+    epp = startChild(eppCmd[0], eppCmd.slice(1), {
       INFERGATE_LOG_LEVEL: 'error',
       ...(o.shield === 'off' ? { INFERGATE_EPP_SHIELD_RESETS: '0' } : {}),
     });
@@ -286,17 +329,28 @@ export async function main(args: string[]): Promise<void> {
     await run('direct', 1024, { rate: 300 }, 1000);
     steps.length = 0;
 
+    // The idle EPP: what scraping the endpoints costs with no requests.
+    const idle0 = cpuSeconds(eppPid, tick);
+    const idleT0 = Date.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleCores = (cpuSeconds(eppPid, tick) - idle0) / ((Date.now() - idleT0) / 1000);
+    console.error(`idle   EPP ${round(idleCores, 3)} cores (scraping ${simIps.length} endpoints)`);
+
     const small: {
       rate: number;
       rps: number;
       addedP50: number;
       addedP99: number;
       eppCores: number;
+      /** EPP CPU seconds per 1,000 requests, scraping included. */
+      eppCpuSPer1000: number;
+      errors: number;
+      statuses: Record<string, number>;
       kept: boolean;
       ok: boolean;
     }[] = [];
-    for (const rate of o.rates) {
-      if (Date.now() - started > 120_000) break;
+    for (const rate of o.small ? o.rates : []) {
+      if (Date.now() - started > (o.allRates ? 240_000 : 120_000)) break;
       const direct = await run('direct', 1024, { rate });
       const viaEpp = await run('epp', 1024, { rate });
       const r = viaEpp.result;
@@ -308,12 +362,15 @@ export async function main(args: string[]): Promise<void> {
         addedP50: round(r.p50 - direct.result.p50),
         addedP99: round(addedP99),
         eppCores: round(viaEpp.eppCores),
+        eppCpuSPer1000: r.rps > 0 ? round((viaEpp.eppCores / r.rps) * 1000) : 0,
+        errors: r.errors,
+        statuses: r.statuses,
         kept,
         ok: kept && addedP99 <= ADDED_P99_BUDGET_MS,
       };
       small.push(row);
       // Past the latency budget the ladder goes on while the offered rate is still served (the knee is useful).
-      if (!kept) break;
+      if (!kept && !o.allRates) break;
     }
     const best = [...small].reverse().find((s) => s.ok);
     const sustained = [...small].reverse().find((s) => s.kept);
@@ -325,9 +382,11 @@ export async function main(args: string[]): Promise<void> {
       p50: number;
       p99: number;
       eppCores: number;
+      eppMsPerRequest: number;
+      errors: number;
     }[] = [];
-    for (const concurrency of o.largeConcurrency) {
-      if (Date.now() - started > 150_000) break;
+    for (const concurrency of o.large ? o.largeConcurrency : []) {
+      if (Date.now() - started > (o.allRates ? 300_000 : 150_000)) break;
       const direct = await run('direct', 220 * 1024, { concurrency });
       const viaEpp = await run('epp', 220 * 1024, { concurrency });
       large.push({
@@ -337,9 +396,22 @@ export async function main(args: string[]): Promise<void> {
         p50: round(viaEpp.result.p50),
         p99: round(viaEpp.result.p99),
         eppCores: round(viaEpp.eppCores),
+        eppMsPerRequest: viaEpp.result.rps > 0 ? round((viaEpp.eppCores / viaEpp.result.rps) * 1000) : 0,
+        errors: viaEpp.result.errors,
       });
     }
     const plateau = large.reduce((a, b) => (b.rps > a.rps ? b : a), large[0]);
+
+    // Envoy's view of its upstream connections (GOAWAYs and refused streams on the EPP's cluster show here).
+    const extProc: Record<string, number> = {};
+    const wanted =
+      /^(cluster\.[^ ]+\.(?:upstream_cx_total|upstream_cx_protocol_error|upstream_cx_close_notify|upstream_rq_rx_reset|upstream_cx_destroy_remote_with_active_rq|http2\.tx_reset)|http\.[^ ]+\.ext_proc\.streams_failed): (\d+)$/;
+    const stats = await fetch(`http://127.0.0.1:${admin}/stats`).then((r) => r.text());
+    for (const line of stats.split('\n')) {
+      const m = wanted.exec(line);
+      if (m && Number(m[2]) > 0) extProc[m[1]] = Number(m[2]);
+    }
+    console.error(`envoy: ${JSON.stringify(extProc)}`);
 
     const report = {
       bench: 'epp-throughput',
@@ -353,10 +425,17 @@ export async function main(args: string[]): Promise<void> {
         node: process.version,
         platform: os.platform(),
       },
+      endpoints: simIps.length,
+      eppCpus: o.eppCpus,
+      eppRoot: o.eppRoot,
+      workerThresholdBytes: o.workerThresholdBytes,
       setup:
         'one Envoy (static bootstrap from our compiler), `infergate epp` in a child process (default config, ' +
-        'worker threads on, 50 ms scrapes), 4 one-token HTTP model servers with static vLLM gauges, the load ' +
-        'generator in a child process (open loop for 1 KB, closed loop for 220 KB); everything on one machine',
+        `worker threads on, 50 ms scrapes), ${simIps.length} one-token HTTP model servers with static vLLM ` +
+        'gauges, the load generator in a child process (open loop for 1 KB, closed loop for 220 KB); everything ' +
+        'on one machine',
+      idleEppCores: round(idleCores, 3),
+      envoyExtProc: extProc,
       small1KB: {
         budgetAddedP99Ms: ADDED_P99_BUDGET_MS,
         maxRps: best?.rps ?? 0,

@@ -3,7 +3,9 @@
 // real `infergate epp` process. Envoy resets every ext_proc stream when its request completes; without the
 // reset shield (src/epp/server/reset-shield.ts) nghttp2 GOAWAYs the connection after ~1,000 resets and the
 // streams in flight fail with 500. Asserts counts only: every request 200, and Envoy saw no GOAWAY, no refused
-// stream and no failed ext_proc stream, with thousands of resets on its EPP connection.
+// stream and no failed ext_proc stream, with thousands of resets on its EPP connection. Twice: over TLS with 16
+// requests in flight, and over h2c (as the peers' side-by-side Envoy reaches the EPP) with 64 in flight, so
+// frames of many streams share each read and the shield's batched writes carry many streams' frames.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,14 +18,24 @@ import { envoyStat, freePort, startEnvoy, tmpDir, type RunningEnvoy } from '../s
 const PODS = ['127.0.0.91', '127.0.0.92', '127.0.0.93'];
 /** Well past nghttp2's burst of 1,000 resets plus its refill of 33/s for as long as this takes on a slow machine. */
 const REQUESTS = 3000;
-const IN_FLIGHT = 16;
 
-describe('infergate epp under sustained load behind an upstream-style Envoy', () => {
+/** The template's TLS transport socket removed: the EPP cluster speaks h2c. */
+const h2c = (yaml: string) => {
+  const out = yaml.replace(/ {4}transport_socket:\n(?: {6}.*\n)+?(?= {4}load_assignment:)/, '');
+  if (out === yaml) throw new Error('upstream-style-envoy.yaml: no transport_socket to remove');
+  return out;
+};
+
+describe.each([
+  { transport: 'TLS', tls: true, IN_FLIGHT: 16 },
+  { transport: 'h2c', tls: false, IN_FLIGHT: 64 },
+])('infergate epp under sustained load behind an upstream-style Envoy ($transport)', ({ tls, IN_FLIGHT }) => {
   const backends: Backend[] = [];
   let epp: ChildProcess | undefined;
   let envoy: RunningEnvoy | undefined;
   let base: string;
   let adminPort: number;
+  let logs = () => '';
 
   beforeAll(async () => {
     backends.push(await startBackend('pod0', PODS[0]));
@@ -40,25 +52,27 @@ describe('infergate epp under sustained load behind an upstream-style Envoy', ()
     const [eppPort, metricsPort, listenPort] = [await freePort(), await freePort(), await freePort()];
     adminPort = await freePort();
     const bin = path.join(__dirname, '..', '..', 'bin', 'infergate.js');
-    const args = ['epp', '--pool', 'pool', '--address', '127.0.0.1', '--secure-serving'];
+    const args = ['epp', '--pool', 'pool', '--address', '127.0.0.1', ...(tls ? ['--secure-serving'] : [])];
     args.push('--grpc-port', String(eppPort), '--metrics-port', String(metricsPort), dir);
-    let logs = '';
+    let eppLogs = '';
+    logs = () => eppLogs;
     const child = spawn(process.execPath, [bin, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, INFERGATE_LOG_LEVEL: 'warn' },
     });
     epp = child;
-    child.stdout!.on('data', (d: Buffer) => (logs = (logs + d.toString()).slice(-10_000)));
-    child.stderr!.on('data', (d: Buffer) => (logs = (logs + d.toString()).slice(-10_000)));
+    child.stdout!.on('data', (d: Buffer) => (eppLogs = (eppLogs + d.toString()).slice(-10_000)));
+    child.stderr!.on('data', (d: Buffer) => (eppLogs = (eppLogs + d.toString()).slice(-10_000)));
     await waitFor('the EPP to serve', () => httpOk(`http://127.0.0.1:${metricsPort}/metrics`), {
       timeoutMs: 60_000,
       everyMs: 200,
-      abortIf: () => (child.exitCode !== null ? `infergate epp exited:\n${logs}` : undefined),
+      abortIf: () => (child.exitCode !== null ? `infergate epp exited:\n${eppLogs}` : undefined),
     });
-    const template = fs.readFileSync(
+    const file = fs.readFileSync(
       path.join(__dirname, '..', 'testdata', 'epp', 'upstream-style-envoy.yaml'),
       'utf8',
     );
+    const template = tls ? file : h2c(file);
     envoy = await startEnvoy(
       template
         .replace('${ADMIN_PORT}', String(adminPort))
@@ -101,8 +115,6 @@ describe('infergate epp under sustained load behind an upstream-style Envoy', ()
         }
       }),
     );
-    expect(statuses).toEqual({ 200: REQUESTS });
-
     const c = 'cluster.ext_proc.';
     const seen = {
       streams: await stat(`${c}upstream_rq_total`),
@@ -115,6 +127,13 @@ describe('infergate epp under sustained load behind an upstream-style Envoy', ()
       refused: await stat(`${c}upstream_rq_5xx`),
       failedStreams: await stat('http.http.ext_proc.streams_failed'),
     };
+    // Statuses with Envoy's counters, so a failure shows both (and the EPP's last warnings).
+    const failed = Object.keys(statuses).length > 1;
+    const logTails = failed ? { epp: logs(), envoy: envoy!.logs().slice(-4000) } : {};
+    expect({ statuses, seen, logTails }).toMatchObject({
+      statuses: { 200: REQUESTS },
+    });
+    expect(Object.keys(statuses)).toEqual(['200']);
     // The load really went through the guard: thousands of Envoy resets on (at most) a couple of connections.
     expect(seen.streams).toBeGreaterThanOrEqual(REQUESTS);
     expect(seen.resetsSent).toBeGreaterThan(2000);

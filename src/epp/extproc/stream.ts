@@ -26,6 +26,8 @@ import { inlineParser, type RequestParser } from './parser';
 import { ResponseSide } from './response-side';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** The abort reason of every closed stream: one object, not a DOMException with a stack per request. */
+const STREAM_CLOSED = Object.freeze(new Error('ext_proc stream closed'));
 
 export interface HandlerOptions {
   director: Director;
@@ -131,7 +133,7 @@ export class ExtProcStream {
   /** The stream ended (half-close, cancel or error): a routed request that never completed is completed now. */
   close(): void {
     if (this.phase !== 'done') this.to('done');
-    this.abort.abort();
+    this.abort.abort(STREAM_CLOSED);
     this.response?.complete(499);
   }
 

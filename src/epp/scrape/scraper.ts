@@ -1,9 +1,9 @@
 // The scrape runner: one polling loop per endpoint (GET scheme://ip:port/metrics every intervalMs, each bounded by
-// timeoutMs) over keep-alive agents; results go into the datastore, and so does whether the endpoint answered at
-// all (consecutive failures make the director leave it out). Parsing and extraction are pure (engines.ts).
+// timeoutMs) over one kept-alive connection each (http-get.ts); results go into the datastore, and so does whether
+// the endpoint answered at all (consecutive failures make the director leave it out). A page identical to the
+// previous one is not parsed again: its metrics are reused with a fresh updateTime. Parsing and extraction are
+// pure (engines.ts).
 
-import http from 'node:http';
-import https from 'node:https';
 import type { EndpointState, EndpointMetrics } from '../types';
 import { logger } from '../../util/log';
 import { DEFAULT_UNREACHABLE_AFTER_FAILURES } from '../datastore/datastore';
@@ -15,6 +15,7 @@ import {
   familiesOf,
   type EngineConfig,
 } from './engines';
+import { KeepAliveGet } from './http-get';
 
 const log = logger('epp.scrape');
 
@@ -54,11 +55,13 @@ interface Poller {
   failing: boolean;
   /** Unanswered scrapes in a row. */
   failures: number;
+  client?: KeepAliveGet;
+  /** The last page that parsed, and what it gave (for that engine). */
+  last?: { body: Buffer; engine: string; metrics: EndpointMetrics };
 }
 
 export class MetricsScraper {
   private readonly pollers = new Map<string, Poller>();
-  private readonly agent: http.Agent;
   private readonly opts: Required<Omit<ScraperOptions, 'engines'>>;
   private readonly engines: Record<string, EngineConfig>;
   private readonly families = new Map<string, Set<string>>();
@@ -82,11 +85,6 @@ export class MetricsScraper {
     };
     this.engines = { ...ENGINES, ...options.engines };
     for (const e of Object.values(this.engines)) this.families.set(e.name, familiesOf(e));
-    const agentOpts = { keepAlive: true, maxSockets: 2, maxFreeSockets: 2 };
-    this.agent =
-      this.opts.scheme === 'https'
-        ? new https.Agent({ ...agentOpts, rejectUnauthorized: !this.opts.insecureSkipVerify })
-        : new http.Agent(agentOpts);
   }
 
   start(): void {
@@ -96,12 +94,14 @@ export class MetricsScraper {
 
   stop(): void {
     this.target.off('change', this.onChange);
-    for (const p of this.pollers.values()) {
-      p.stopped = true;
-      clearTimeout(p.timer);
-    }
+    for (const p of this.pollers.values()) this.stopPoller(p);
     this.pollers.clear();
-    this.agent.destroy();
+  }
+
+  private stopPoller(p: Poller): void {
+    p.stopped = true;
+    clearTimeout(p.timer);
+    p.client?.close();
   }
 
   /** Starts pollers for new endpoints and stops those of removed ones. */
@@ -117,8 +117,7 @@ export class MetricsScraper {
     }
     for (const [key, p] of this.pollers) {
       if (live.has(key)) continue;
-      p.stopped = true;
-      clearTimeout(p.timer);
+      this.stopPoller(p);
       this.pollers.delete(key);
     }
   }
@@ -134,14 +133,39 @@ export class MetricsScraper {
     const { key } = s.endpoint;
     let reached = false;
     try {
-      const text = await this.fetch(`${this.opts.scheme}://${key}${this.opts.path}`);
+      p.client ??= new KeepAliveGet({
+        host: s.endpoint.address,
+        port: s.endpoint.port,
+        path: this.opts.path,
+        tls: this.opts.scheme === 'https',
+        rejectUnauthorized: !this.opts.insecureSkipVerify,
+      });
+      const body = await p.client.get(this.opts.timeoutMs);
       reached = true;
       p.failures = 0;
-      if (!p.stopped) this.target.recordScrape?.(key, true, this.opts.now());
+      const now = this.opts.now();
+      if (!p.stopped) this.target.recordScrape?.(key, true, now);
       const engine = this.engineOf(s);
-      const r = extractMetrics(text, engine, this.opts.now(), this.families.get(engine.name));
-      if ('error' in r) throw new Error(r.error);
-      if (!p.stopped) this.target.updateMetrics(key, r.metrics);
+      let metrics: EndpointMetrics;
+      if (p.last && p.last.engine === engine.name && p.last.body.equals(body)) {
+        const m = p.last.metrics;
+        metrics = {
+          ...m,
+          activeModels: [...m.activeModels],
+          waitingModels: [...m.waitingModels],
+          updateTime: now,
+        };
+      } else {
+        const r = extractMetrics(body.toString('utf8'), engine, now, this.families.get(engine.name));
+        if ('error' in r) {
+          p.last = undefined;
+          throw new Error(r.error);
+        }
+        metrics = r.metrics;
+        // Kept as its own copy: the socket's read buffer is not held between scrapes.
+        p.last = { body: Buffer.from(body), engine: engine.name, metrics };
+      }
+      if (!p.stopped) this.target.updateMetrics(key, metrics);
       if (p.failing) log.info('scrape recovered', { endpoint: s.endpoint.name });
       p.failing = false;
     } catch (err) {
@@ -159,31 +183,5 @@ export class MetricsScraper {
     const fast = p.failures > 0 && p.failures <= this.opts.fastRetries;
     const wait = Math.max(0, (fast ? this.opts.retryMs : this.opts.intervalMs) - (Date.now() - started));
     p.timer = setTimeout(() => void this.poll(s, p), wait);
-  }
-
-  private fetch(url: string): Promise<string> {
-    const client = this.opts.scheme === 'https' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = client.get(url, { agent: this.agent, timeout: this.opts.timeoutMs }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`HTTP ${res.statusCode}`));
-          return;
-        }
-        res.setEncoding('utf8');
-        let body = '';
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve(body));
-        res.on('error', reject);
-      });
-      // The socket timeout covers idle time; the deadline below covers a slow trickle.
-      const deadline = setTimeout(
-        () => req.destroy(new Error(`timeout after ${this.opts.timeoutMs} ms`)),
-        this.opts.timeoutMs,
-      );
-      req.on('close', () => clearTimeout(deadline));
-      req.on('timeout', () => req.destroy(new Error(`timeout after ${this.opts.timeoutMs} ms`)));
-      req.on('error', reject);
-    });
   }
 }

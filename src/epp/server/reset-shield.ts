@@ -3,7 +3,8 @@
 // (then 33/s) with GOAWAY(INTERNAL_ERROR), refusing the streams in flight. The shield sits between the socket
 // and Node's HTTP/2 session: each reset reaches nghttp2 as an empty END_STREAM DATA frame, which it does not count
 // (or as nothing when the peer had already ended the stream), and the server then resets the stream itself with
-// the peer's code, so the call ends as cancelled exactly as before.
+// CANCEL, so the call ends as cancelled exactly as before (CANCEL: Node makes no Error object for it, one per
+// request otherwise). Node's session writes through this shield in batches: one socket write per flush.
 
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
@@ -15,6 +16,10 @@ const DATA = 0x0;
 const HEADERS = 0x1;
 const RST_STREAM = 0x3;
 const END_STREAM = 0x1;
+/** The code the server resets a peer-reset stream with: NGHTTP2_CANCEL, which Node does not turn into an Error. */
+export const SHIELD_RESET_CODE = http2.constants.NGHTTP2_CANCEL;
+/** Below this many bytes, a batch of frames is copied into one buffer; above it, written as a vector. */
+const COALESCE_BYTES = 16 * 1024;
 
 /**
  * Splits the client's byte stream into frames (payloads pass through without copying) and rewrites RST_STREAM.
@@ -181,6 +186,29 @@ export class ResetShield extends Duplex {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.socket.write(chunk, cb);
   }
+  // Node's session hands over each flush as several corked writes (frame headers, payloads): one socket write
+  // (one syscall) for all of them instead of one each.
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    cb: (err?: Error | null) => void,
+  ): void {
+    let bytes = 0;
+    for (const c of chunks) bytes += c.chunk.length;
+    if (bytes <= COALESCE_BYTES) {
+      this.socket.write(
+        Buffer.concat(
+          chunks.map((c) => c.chunk),
+          bytes,
+        ),
+        cb,
+      );
+      return;
+    }
+    this.socket.cork();
+    for (let i = 0; i < chunks.length - 1; i++) this.socket.write(chunks[i].chunk);
+    this.socket.write(chunks[chunks.length - 1].chunk, cb);
+    this.socket.uncork();
+  }
   override _final(cb: (err?: Error | null) => void): void {
     this.socket.end(cb);
   }
@@ -215,7 +243,11 @@ export function shieldServer(h2: http2.Http2Server | http2.Http2SecureServer, se
   return true;
 }
 
-/** The server resets each stream the peer reset, with the peer's code (grpc-js then cancels the call). */
+/**
+ * The server resets each stream the peer reset (grpc-js then cancels the call), with CANCEL whatever the peer's
+ * code: the peer has closed the stream already and ignores it, and any other code would make Node build an
+ * ERR_HTTP2_STREAM_ERROR (with its stack) per request.
+ */
 function closeResetStreams(session: http2.ServerHttp2Session, shield: ResetShield): void {
   const streams = new Map<number, http2.ServerHttp2Stream>();
   const early = new Map<number, number>();
@@ -234,10 +266,10 @@ function closeResetStreams(session: http2.ServerHttp2Session, shield: ResetShiel
       stream.close(code);
     }
   });
-  shield.onReset = (id, code) => {
+  shield.onReset = (id) => {
     const stream = streams.get(id);
-    if (stream) stream.close(code);
+    if (stream) stream.close(SHIELD_RESET_CODE);
     // Not read by Node yet (its HEADERS still queued): closed when it appears. Below `highest`: already closed.
-    else if (id > highest) early.set(id, code);
+    else if (id > highest) early.set(id, SHIELD_RESET_CODE);
   };
 }

@@ -9,8 +9,8 @@ import {
 } from '@grpc/grpc-js';
 import type * as http from 'node:http';
 import { register as defaultRegistry, type Registry } from 'prom-client';
-import { ExternalProcessorService } from '../../../generated/envoy/service/ext_proc/v3/external_processor';
 import { logger } from '../../util/log';
+import { EXT_PROC_SERVICE } from './extproc-codec';
 import { extProcService, type StreamFactory } from './extproc-service';
 import { EPP_HEALTH_SERVICES, HealthService, ServingStatus, healthService } from './health';
 import { startMetricsServer } from './metrics-http';
@@ -77,7 +77,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   };
 
   const main = new Server(grpcOptions);
-  main.addService(ExternalProcessorService as ServiceDefinition, extProcService(o.newStream));
+  main.addService(EXT_PROC_SERVICE, extProcService(o.newStream));
   main.addService(HealthService as ServiceDefinition, health);
   const grpcPort = await bind(main, address, o.grpcPort, serverCredentials(o.secure ?? false, o.certPath));
   // A wide receive window, and Envoy's per-stream resets kept from nghttp2's reset limit (sessions.ts).
