@@ -47,6 +47,17 @@ export interface FleetOptions {
   simAddresses: string[];
   simArgs: string[];
   logDir: string;
+  /**
+   * An Endpoint Picker other than `infergate epp` for the `infergate` strategy (bench/peers swaps in the upstream
+   * EPPs): the fleet calls `start` once the simulators answer, instead of spawning `infergate epp`, and points Envoy
+   * at 127.0.0.1:`port` without the gRPC health check (those EPPs serve health on a port of their own).
+   */
+  epp?: ExternalEpp;
+}
+
+export interface ExternalEpp {
+  port: number;
+  start(o: { dir: string; simAddresses: string[]; simPort: number }): Promise<ChildProcess>;
 }
 
 export interface Fleet {
@@ -63,6 +74,7 @@ export function resourcesYaml(
   addrs: string[],
   simPort: number,
   eppPort: number,
+  eppHealthCheck = true,
 ): string {
   const route = (backend: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -81,17 +93,26 @@ spec:
     gateway,
     route('{group: inference.networking.k8s.io, kind: InferencePool, name: sims}'),
     inferencePool('sims', { app: 'sim', targetPorts: [simPort], epp: { service: 'sims-epp' } }),
-    localEpp('sims-epp', eppPort),
+    eppHealthCheck
+      ? localEpp('sims-epp', eppPort)
+      : localService('sims-epp', 9002, ['127.0.0.1'], eppPort, {
+          portName: 'grpc',
+          appProtocol: 'kubernetes.io/h2c',
+        }),
     ...addrs.map((a, i) => readyPod(`sim-${i}`, 'sim', a)),
   ].join(DOC);
 }
 
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
-  const [listenPort, adminPort, eppPort, eppHealth, eppMetrics] = await freePorts(5, ['127.0.0.1']);
+  const [listenPort, adminPort, freeEppPort, eppHealth, eppMetrics] = await freePorts(5, ['127.0.0.1']);
+  const eppPort = o.epp?.port ?? freeEppPort;
   const [simPort] = await freePorts(1, o.simAddresses);
   const dir = fs.mkdtempSync(path.join(o.logDir, `${o.strategy}-`));
   const resourceFile = path.join(dir, 'resources.yaml');
-  fs.writeFileSync(resourceFile, resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort));
+  fs.writeFileSync(
+    resourceFile,
+    resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort, !o.epp),
+  );
   const processes = new Map<string, ChildProcess>();
   const fleet: Fleet = {
     url: `http://127.0.0.1:${listenPort}`,
@@ -114,7 +135,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     await ready('simulators', sims, async () =>
       (await Promise.all(fleet.simUrls.map((u) => httpOk(`${u}/health`)))).every(Boolean),
     );
-    if (o.strategy !== 'round-robin') {
+    if (o.strategy !== 'round-robin' && o.epp) {
+      processes.set('epp', await o.epp.start({ dir, simAddresses: o.simAddresses, simPort }));
+    } else if (o.strategy !== 'round-robin') {
       const args = [
         ...cli,
         'epp',
