@@ -513,10 +513,16 @@ function versionOf(name: EppName, c: EppContext): string {
     return `infergate ${pkg.version}${rev ? ` (${rev})` : ''}, node ${process.version}`;
   }
   const bin = name === 'gie-v1.5.0' ? c.gieBin : c.llmdBin;
-  const info = spawnSync('go', ['version', '-m', bin], { encoding: 'utf8' }).stdout ?? '';
-  const mod = /^\s+mod\s+(\S+)\s+(\S+)/m.exec(info);
-  const go = /^[^:]+: (go\S+)/.exec(info)?.[1];
-  return mod ? `${mod[1]} ${mod[2]}${go ? `, ${go}` : ''}` : path.basename(path.dirname(path.dirname(bin)));
+  // Built from a copy, the main module reads "(devel)": scripts/peers.sh's stamp names module@version.
+  let stamp = '';
+  try {
+    stamp = fs.readFileSync(path.join(path.dirname(bin), '.stamp'), 'utf8').trim();
+  } catch {
+    // no stamp: fall back to the path
+  }
+  const info = spawnSync('go', ['version', bin], { encoding: 'utf8' }).stdout ?? '';
+  const go = /: (go\S+)/.exec(info)?.[1];
+  return `${stamp || bin}${go ? `, ${go}` : ''}`;
 }
 
 export async function inside(args: string[]): Promise<void> {
