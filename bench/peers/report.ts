@@ -30,6 +30,8 @@ export interface RepFigures {
   /** (b) the ladder of offered rates, and the highest with ≥ 99.9% success and added p99 ≤ 5 ms. */
   ladder: LadderStep[];
   best?: { rate: number; rps: number; eppCores: number; rpsPerEppCore: number; addedP99Ms: number };
+  /** (b) the highest rate served at all (≥ 99.9% success, ≥ 95% achieved), whatever its added p99. */
+  served?: { rate: number; rps: number; eppCores: number; rpsPerEppCore: number; addedP99Ms: number };
   /** (c) 220 KB prompts, closed loop. */
   large: {
     concurrency: number;
@@ -48,6 +50,9 @@ export interface LadderStep {
   successRate: number;
   addedP99Ms: number;
   eppCores: number;
+  /** ≥ 99.9% success and ≥ 95% of the rate achieved. */
+  served: boolean;
+  /** Served, and added p99 ≤ 5 ms. */
   ok: boolean;
 }
 
@@ -116,6 +121,20 @@ export const METRICS: readonly Metric[] = [
     unit: 'req/s/core',
     better: 'higher',
     of: (r) => r.best?.rpsPerEppCore,
+  },
+  {
+    key: 'servedRps',
+    title: '(b) highest rate served (any p99)',
+    unit: 'req/s',
+    better: 'higher',
+    of: (r) => r.served?.rps ?? 0,
+  },
+  {
+    key: 'servedPerCore',
+    title: '(b) req/s per EPP core there',
+    unit: 'req/s/core',
+    better: 'higher',
+    of: (r) => r.served?.rpsPerEppCore,
   },
   { key: 'largeRps', title: '(c) 220 KB req/s', unit: 'req/s', better: 'higher', of: (r) => r.large.rps },
   { key: 'largeP50', title: '(c) 220 KB p50', unit: 'ms', better: 'lower', of: (r) => r.large.p50Ms },
