@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools image e2e-kgateway e2e-kind conformance
+.PHONY: setup generate build test unit e2e bench up lint clean fuzz cluster-tools image e2e-kgateway e2e-kind conformance bench-peers
 
 setup:
 	@bash scripts/setup.sh
@@ -38,6 +38,13 @@ e2e-kgateway: build cluster-tools
 bench: build
 	@node bin/infergate.js bench compile
 	@node bin/infergate.js bench routing
+
+# infergate's EPP side by side with the upstream GIE EPP v1.5.0 and llm-d v0.7.1 (bench/peers/README.md): builds the
+# peers from the Go module proxy into the per-machine cache (scripts/peers.sh: ~10 min cold, seconds cached), then
+# runs the benchmark in the test cluster's network namespace. BENCH_PEERS_ARGS=--quick for the ≤ 10 min version.
+bench-peers: build cluster-tools
+	@bash scripts/peers.sh build
+	@node bin/infergate.js bench peers $(BENCH_PEERS_ARGS)
 
 # Random ext_proc streams against a real `infergate epp` and resource YAML mutations (test/fuzz/README.md).
 # FUZZ_N ext_proc inputs (default 100000), FUZZ_YAML_N, FUZZ_SEED; writes bench/results/fuzz.json.

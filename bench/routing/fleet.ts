@@ -58,6 +58,17 @@ export interface FleetOptions {
   extraResources?: string[];
   /** Names the fleet's log directory (default: the strategy). */
   label?: string;
+  /**
+   * An Endpoint Picker other than `infergate epp` for the `infergate` strategy (bench/peers swaps in the upstream
+   * EPPs): the fleet calls `start` once the simulators answer, instead of spawning `infergate epp`, and points Envoy
+   * at 127.0.0.1:`port` without the gRPC health check (those EPPs serve health on a port of their own).
+   */
+  epp?: ExternalEpp;
+}
+
+export interface ExternalEpp {
+  port: number;
+  start(o: { dir: string; simAddresses: string[]; simPort: number }): Promise<ChildProcess>;
 }
 
 export interface Fleet {
@@ -86,6 +97,7 @@ export function resourcesYaml(
   simPort: number,
   eppPort: number,
   roles?: readonly string[],
+  eppHealthCheck = true,
 ): string {
   const route = (backend: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -104,7 +116,12 @@ spec:
     gateway,
     route('{group: inference.networking.k8s.io, kind: InferencePool, name: sims}'),
     inferencePool('sims', { app: 'sim', targetPorts: [simPort], epp: { service: 'sims-epp' } }),
-    localEpp('sims-epp', eppPort),
+    eppHealthCheck
+      ? localEpp('sims-epp', eppPort)
+      : localService('sims-epp', 9002, ['127.0.0.1'], eppPort, {
+          portName: 'grpc',
+          appProtocol: 'kubernetes.io/h2c',
+        }),
     ...addrs.map((a, i) =>
       roles ? labelledPod(`sim-${i}`, a, { 'llm-d.ai/role': roles[i] }) : readyPod(`sim-${i}`, 'sim', a),
     ),
@@ -112,14 +129,15 @@ spec:
 }
 
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
-  const [listenPort, adminPort, eppPort, eppHealth, eppMetrics] = await freePorts(5, ['127.0.0.1']);
+  const [listenPort, adminPort, freeEppPort, eppHealth, eppMetrics] = await freePorts(5, ['127.0.0.1']);
+  const eppPort = o.epp?.port ?? freeEppPort;
   const [simPort] = await freePorts(1, o.simAddresses);
   const dir = fs.mkdtempSync(path.join(o.logDir, `${o.label ?? o.strategy}-`));
   const resourceFile = path.join(dir, 'resources.yaml');
   fs.writeFileSync(
     resourceFile,
     [
-      resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort, o.simRoles),
+      resourcesYaml(o.strategy, listenPort, o.simAddresses, simPort, eppPort, o.simRoles, !o.epp),
       ...(o.extraResources ?? []),
     ].join(DOC),
   );
@@ -156,7 +174,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         (await Promise.all(urls.map((u) => httpOk(`${u}/health`)))).every(Boolean),
       );
     }
-    if (o.strategy !== 'round-robin') {
+    if (o.strategy !== 'round-robin' && o.epp) {
+      processes.set('epp', await o.epp.start({ dir, simAddresses: o.simAddresses, simPort }));
+    } else if (o.strategy !== 'round-robin') {
       const args = [
         ...cli,
         'epp',

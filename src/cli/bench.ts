@@ -6,6 +6,7 @@ import { main as benchXdsFanout } from '../../bench/xds-fanout/run';
 import { main as benchEppThroughput } from '../../bench/epp-throughput/run';
 import { main as benchRouting } from '../../bench/routing/run';
 import { main as benchEppMemory } from '../../bench/epp-memory/run';
+import { main as benchPeers } from '../../bench/peers/run';
 import { UsageError } from './main';
 
 const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
@@ -15,6 +16,8 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   'epp-throughput': benchEppThroughput,
   routing: benchRouting,
   'epp-memory': benchEppMemory,
+  // infergate vs GIE v1.5.0 and llm-d v0.7.1 on one data path (bench/peers/README.md; make bench-peers).
+  peers: benchPeers,
 };
 
 export async function runBench(args: string[]): Promise<number> {
