@@ -38,6 +38,9 @@ e2e-kgateway: build cluster-tools
 bench: build
 	@node bin/infergate.js bench compile
 	@node bin/infergate.js bench routing
+	@node bin/infergate.js bench flow
+	@node bin/infergate.js bench disagg
+	@node bin/infergate.js bench bursts
 
 # infergate's EPP side by side with the upstream GIE EPP v1.5.0 and llm-d v0.7.1 (bench/peers/README.md): builds the
 # peers from the Go module proxy into the per-machine cache (scripts/peers.sh: ~10 min cold, seconds cached), then
