@@ -1,8 +1,10 @@
 // EndpointPickerConfig → live plugins, profiles and scheduler, with the reference EPP's system defaults
 // (applySystemDefaults): a default profile of every filter/scorer/picker when none is given, single-profile-handler
 // for one profile, a shared max-score-picker for profiles without a picker, weight 1 for unweighted scorers, and a
-// utilization-detector when none is configured; an inflight-load-producer when a consumer needs one and none is
-// configured (the reference EPP's default producers).
+// utilization-detector when none is configured. Every reference from one plugin to another (plugin parameters via
+// REFERENCES_PLUGINS, saturationDetector and flowControl refs) resolves through one resolver (resolveRef), which
+// also creates the defaults upstream creates: an inflight-load-producer when a consumer needs one and none is
+// configured, a flow-control policy a ref names by type.
 
 import { DEFAULT_UTILIZATION } from '../admission/saturation';
 import {
@@ -15,11 +17,6 @@ import {
 } from '../flowcontrol/policies';
 import { builtinRegistry } from '../plugins';
 import { CORE_METRICS_EXTRACTOR, type CoreMetricsExtractor } from '../plugins/core-metrics-extractor';
-import {
-  INFLIGHT_LOAD,
-  INFLIGHT_LOAD_CONSUMER,
-  INFLIGHT_LOAD_PRODUCER_TYPE,
-} from '../plugins/inflight-load-producer';
 import { METRICS_DATA_SOURCE, type MetricsDataSource } from '../plugins/metrics-data-source';
 import {
   SATURATION_DETECTOR,
@@ -41,6 +38,7 @@ import {
   isScorer,
   REFERENCES_PLUGINS,
   type PluginKind,
+  type ReferenceFallback,
   type ResponseComplete,
   type EndpointsAware,
   type Filter,
@@ -143,9 +141,6 @@ export function buildFromConfig(
       pathOf.set(s.name, s.path);
     }
   }
-  bindInFlightLoad(plugins, pathOf, errors, () =>
-    instantiate(INFLIGHT_LOAD_PRODUCER_TYPE, INFLIGHT_LOAD_PRODUCER_TYPE, undefined, '<default>'),
-  );
   const all = [...plugins.values()];
 
   let sharedPicker: Picker | undefined;
@@ -202,19 +197,58 @@ export function buildFromConfig(
     if (picker) profiles.push(new SchedulerProfile(spec.name, filters, scorers, picker, opts.timers));
   }
 
-  // References between plugins (a profile handler's decider) resolve once every plugin and profile exists.
+  /**
+   * The one resolution of a reference at config path `at`: the plugin `name` names, which must declare `kind`; with
+   * no name, the fallback's (the first configured plugin of the kind, else a default of `defaultType`); a name that
+   * is `defaultType` itself and not configured also gets the default. Defaults are created once with their
+   * parameters' defaults, under their type's name, and join the plugins. `by` names the plugin that needs it.
+   */
+  const resolveRef = <T extends Plugin>(
+    at: string,
+    name: string | undefined,
+    kind: PluginKind<T>,
+    fallback: ReferenceFallback = {},
+    by = at,
+  ): T | undefined => {
+    const { configured, defaultType } = fallback;
+    const isDefault =
+      name !== undefined && name === defaultType && !plugins.has(name) && !!registry.get(name);
+    if (name !== undefined && !isDefault) {
+      const p = plugins.get(name);
+      if (!p) errors.push(`${at}: no plugin named ${JSON.stringify(name)}`);
+      else if (!kind.is(p)) errors.push(`${at}: ${name} (${p.type}) is not ${article(kind.name)}`);
+      else return p;
+      return undefined;
+    }
+    if (name === undefined && configured) {
+      const found = [...plugins.values()].find((p) => kind.is(p));
+      if (found) return found as T;
+    }
+    if (defaultType === undefined) return undefined;
+    const taken = plugins.get(defaultType);
+    if (taken) {
+      if (kind.is(taken)) return taken;
+      errors.push(
+        `${pathOf.get(defaultType)}.name: ${by} needs ${article(defaultType)} and the default one's name is ` +
+          `taken by another plugin type`,
+      );
+      return undefined;
+    }
+    const created = instantiate(defaultType, defaultType, undefined, `${at} (default ${defaultType})`);
+    if (!created) return undefined;
+    plugins.set(defaultType, created);
+    if (kind.is(created)) return created;
+    errors.push(`${at}: ${defaultType} is not ${article(kind.name)}`);
+    return undefined;
+  };
+
+  // References in plugin parameters resolve once every plugin and profile exists (configuration order is free).
   for (const p of all) {
     const r = REFERENCES_PLUGINS.of(p);
     if (!r) continue;
     const at = (param: string) => `${pathOf.get(p.name)}.parameters.${param}`;
     r.bindReferences({
-      plugin: (param, name, kind) => {
-        const q = plugins.get(name);
-        if (!q) errors.push(`${at(param)}: no plugin named ${JSON.stringify(name)}`);
-        else if (!kind.is(q)) errors.push(`${at(param)}: ${name} (${q.type}) is not a ${kind.name}`);
-        else return q;
-        return undefined;
-      },
+      plugin: (param, name, kind, fallback) => resolveRef(at(param), name, kind, fallback, p.name),
       profile: (param, name) => {
         if (names.has(name)) return true;
         errors.push(`${at(param)}: no scheduling profile named ${JSON.stringify(name)}`);
@@ -240,70 +274,29 @@ export function buildFromConfig(
     }
   }
 
-  let saturationDetector: SaturationDetector | undefined;
-  if (config.saturationDetector) {
-    const p = plugins.get(config.saturationDetector.pluginRef);
-    if (!p)
-      errors.push(
-        `saturationDetector.pluginRef: no plugin named ${JSON.stringify(config.saturationDetector.pluginRef)}`,
-      );
-    else if (!SATURATION_DETECTOR.is(p))
-      errors.push(`saturationDetector.pluginRef: ${p.name} (${p.type}) is not a saturation detector`);
-    else saturationDetector = p;
-  } else {
-    saturationDetector = all.map((p) => SATURATION_DETECTOR.of(p)).find((p) => p !== undefined);
-  }
-  saturationDetector ??= newUtilizationDetector('utilization-detector', DEFAULT_UTILIZATION, deps.now);
+  const saturationDetector =
+    resolveRef('saturationDetector.pluginRef', config.saturationDetector?.pluginRef, SATURATION_DETECTOR, {
+      configured: true,
+    }) ?? newUtilizationDetector('utilization-detector', DEFAULT_UTILIZATION, deps.now);
 
-  // Flow-control refs name plugins; a ref to an undeclared plugin type of the right kind instantiates it with its
-  // defaults (as upstream does for its default policies).
-  const implicit = new Map<string, Plugin>();
-  const resolve = <T extends Plugin>(
-    ref: string,
-    kind: PluginKind<T>,
-    at: string,
-    what: string,
-  ): T | undefined => {
-    let p = plugins.get(ref) ?? implicit.get(ref);
-    if (!p && registry.get(ref)) {
-      p = instantiate(ref, ref, undefined, `${at} (default ${ref})`);
-      if (p) implicit.set(ref, p);
-    }
-    if (!p) {
-      errors.push(`${at}: no plugin named ${JSON.stringify(ref)}`);
-      return undefined;
-    }
-    if (!kind.is(p)) {
-      errors.push(`${at}: ${p.name} (${p.type}) is not a ${what}`);
-      return undefined;
-    }
-    return p;
-  };
+  // Flow-control refs name plugins; a ref naming an unconfigured plugin type gets that type with its defaults (as
+  // upstream does for its default policies).
+  const policy = <T extends Plugin>(ref: string, kind: PluginKind<T>, at: string) =>
+    resolveRef(at, ref, kind, { defaultType: ref });
   let flowControl: BuiltFlowControl | undefined;
   if (config.flowControl) {
     const fc = config.flowControl;
     const buildBand = (spec: BuiltBand['spec']): BuiltBand | undefined => {
-      const fairness = resolve(
-        spec.fairnessPolicyRef,
-        FAIRNESS_POLICY,
-        `${spec.path}.fairnessPolicyRef`,
-        'fairness policy',
-      );
-      const ordering = resolve(
-        spec.orderingPolicyRef,
-        ORDERING_POLICY,
-        `${spec.path}.orderingPolicyRef`,
-        'ordering policy',
-      );
+      const fairness = policy(spec.fairnessPolicyRef, FAIRNESS_POLICY, `${spec.path}.fairnessPolicyRef`);
+      const ordering = policy(spec.orderingPolicyRef, ORDERING_POLICY, `${spec.path}.orderingPolicyRef`);
       return fairness && ordering ? { spec, fairness, ordering } : undefined;
     };
     const bands = fc.priorityBands.map(buildBand);
     const defaultBand = buildBand(fc.defaultPriorityBand);
-    const usageLimit = resolve(
+    const usageLimit = policy(
       fc.usageLimitPolicyPluginRef,
       USAGE_LIMIT_POLICY,
       'flowControl.usageLimitPolicyPluginRef',
-      'usage-limit policy',
     );
     if (defaultBand && usageLimit && bands.every((b) => b !== undefined))
       flowControl = { spec: fc, bands: bands as BuiltBand[], defaultBand, usageLimit };
@@ -320,67 +313,26 @@ export function buildFromConfig(
   }
 
   if (errors.length > 0 || !handler) throw new EppConfigError(errors);
-  const prefixOwner = all.find((p) => (p as { cache?: unknown }).cache instanceof PrefixCache) as
+  // With the defaults references created.
+  const final = [...plugins.values()];
+  const prefixOwner = final.find((p) => (p as { cache?: unknown }).cache instanceof PrefixCache) as
     { cache: PrefixCache } | undefined;
   return {
     scheduler: new Scheduler(handler, profiles, opts.timers),
     plugins,
-    preRequest: all.filter((p) => isPreRequest(p) && !INLINE_PRE_REQUEST.is(p)),
-    preRequestInline: all.filter((p) => isPreRequest(p) && INLINE_PRE_REQUEST.is(p)),
-    responseComplete: all.filter(isResponseComplete),
-    endpointsAware: all.filter(isEndpointsAware),
+    preRequest: final.filter((p) => isPreRequest(p) && !INLINE_PRE_REQUEST.is(p)),
+    preRequestInline: final.filter((p) => isPreRequest(p) && INLINE_PRE_REQUEST.is(p)),
+    responseComplete: final.filter(isResponseComplete),
+    endpointsAware: final.filter(isEndpointsAware),
     saturationDetector,
     ...(flowControl ? { flowControl } : {}),
     prefixCache: prefixOwner?.cache,
-    dataSource: all.map((p) => METRICS_DATA_SOURCE.of(p)).find((p) => p !== undefined),
-    extractor: all.map((p) => CORE_METRICS_EXTRACTOR.of(p)).find((p) => p !== undefined),
-    byKind: (kind) => all.filter((p) => kind.is(p)) as never,
+    dataSource: final.map((p) => METRICS_DATA_SOURCE.of(p)).find((p) => p !== undefined),
+    extractor: final.map((p) => CORE_METRICS_EXTRACTOR.of(p)).find((p) => p !== undefined),
+    byKind: (kind) => final.filter((p) => kind.is(p)) as never,
     lookup: (name, kind) => kind.of(plugins.get(name)),
   };
 }
 
-/**
- * Binds every in-flight-load consumer (token-load-scorer, active-request-scorer) to its producer: the one its
- * `inFlightLoadProducerName` names, else the first configured, else a default `inflight-load-producer` added to
- * the plugins (as the reference EPP creates missing default producers).
- */
-function bindInFlightLoad(
-  plugins: Map<string, Plugin>,
-  pathOf: ReadonlyMap<string, string>,
-  errors: string[],
-  createDefault: () => Plugin | undefined,
-): void {
-  const consumers = [...plugins.values()].filter((p) => INFLIGHT_LOAD_CONSUMER.is(p));
-  if (consumers.length === 0) return;
-  for (const c of consumers) {
-    const want = c.inFlightLoadProducerName;
-    if (want !== undefined) {
-      const named = plugins.get(want);
-      const source = INFLIGHT_LOAD.of(named);
-      if (source) c.bindInFlightLoad(source);
-      else
-        errors.push(
-          `${pathOf.get(c.name) ?? c.name}.parameters.inFlightLoadProducerName: ` +
-            (named
-              ? `${want} (${named.type}) is not an ${INFLIGHT_LOAD_PRODUCER_TYPE}`
-              : `no plugin named ${JSON.stringify(want)}`),
-        );
-      continue;
-    }
-    let source = [...plugins.values()].map((p) => INFLIGHT_LOAD.of(p)).find((p) => p !== undefined);
-    if (!source) {
-      if (plugins.has(INFLIGHT_LOAD_PRODUCER_TYPE)) {
-        errors.push(
-          `${pathOf.get(INFLIGHT_LOAD_PRODUCER_TYPE)}.name: ${c.name} needs an ${INFLIGHT_LOAD_PRODUCER_TYPE} and ` +
-            `the default one's name is taken by another plugin type`,
-        );
-        return;
-      }
-      const created = createDefault();
-      source = INFLIGHT_LOAD.of(created);
-      if (!created || !source) return;
-      plugins.set(created.name, created);
-    }
-    c.bindInFlightLoad(source);
-  }
-}
+/** "a pd decider", "an inflight-load-producer", "a usage-limit policy" (no kind name starts with a vowel u). */
+const article = (what: string) => `${/^[aeio]/i.test(what) ? 'an' : 'a'} ${what}`;

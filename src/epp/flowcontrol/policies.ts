@@ -46,6 +46,6 @@ export interface UsageLimitPolicy extends Plugin {
   ceiling(priority: number): number;
 }
 
-export const ORDERING_POLICY = new PluginKind<OrderingPolicy>('ordering-policy');
-export const FAIRNESS_POLICY = new PluginKind<FairnessPolicy>('fairness-policy');
-export const USAGE_LIMIT_POLICY = new PluginKind<UsageLimitPolicy>('usage-limit-policy');
+export const ORDERING_POLICY = new PluginKind<OrderingPolicy>('ordering policy');
+export const FAIRNESS_POLICY = new PluginKind<FairnessPolicy>('fairness policy');
+export const USAGE_LIMIT_POLICY = new PluginKind<UsageLimitPolicy>('usage-limit policy');

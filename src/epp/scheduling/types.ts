@@ -123,17 +123,41 @@ export interface ResponseComplete extends Plugin {
   responseComplete(req: SchedulingRequest, result: SchedulingResult, info: CompletionInfo): void;
 }
 
+/**
+ * Where a reference falls back to when its name is not set (or, for `defaultType`, names that very type but no such
+ * plugin is configured). Without either, an unset name resolves to nothing, silently.
+ */
+export interface ReferenceFallback {
+  /** An unset name takes the first configured plugin of the kind (configuration order). */
+  configured?: boolean;
+  /**
+   * Else a plugin of this type created with its defaults under the type's name, once, shared by every reference
+   * that falls back to it and added to the built plugins (the reference EPP creates missing default producers and
+   * default flow-control policies this way).
+   */
+  defaultType?: string;
+}
+
 /** What the builder offers a plugin that names other plugins or profiles in its parameters. */
 export interface ReferenceResolver {
-  /** The plugin named `name` declaring `kind`; otherwise the error is reported at parameter `param`. */
-  plugin<T extends Plugin>(param: string, name: string, kind: PluginKind<T>): T | undefined;
+  /**
+   * The plugin named `name` declaring `kind`, or the fallback's when `name` is undefined; a missing or mistyped
+   * plugin is reported at parameter `param` (`plugins[i].parameters.<param>`).
+   */
+  plugin<T extends Plugin>(
+    param: string,
+    name: string | undefined,
+    kind: PluginKind<T>,
+    fallback?: ReferenceFallback,
+  ): T | undefined;
   /** Whether a scheduling profile `name` exists; otherwise the error is reported at parameter `param`. */
   profile(param: string, name: string): boolean;
 }
 
 /**
- * A plugin whose parameters name other plugins or profiles (a profile handler's decider). The builder calls
- * `bindReferences` once every plugin and profile exists, so configuration order does not matter.
+ * A plugin whose parameters name other plugins or profiles (a profile handler's decider, an in-flight load
+ * consumer's producer). The builder calls `bindReferences` once every plugin and profile exists, so configuration
+ * order does not matter. The one mechanism for references between plugins.
  */
 export interface ReferencingPlugin extends Plugin {
   bindReferences(resolve: ReferenceResolver): void;

@@ -1,5 +1,5 @@
 // Flow-control policy plugins as hermetic tables: ordering comparisons, fairness selection, the usage limit, the
-// concurrency detector's accounting, and each registration's parameter checks.
+// concurrency detector over the in-flight producer's counts, and each registration's parameter checks.
 
 import { Params } from '../../../src/epp/config/params';
 import {
@@ -9,10 +9,13 @@ import {
   type FlowView,
   type QueuedItem,
 } from '../../../src/epp/flowcontrol/policies';
+import { buildFromConfig } from '../../../src/epp/config/build';
+import { parseEndpointPickerConfig } from '../../../src/epp/config/loader';
 import { builtinRegistry } from '../../../src/epp/plugins';
 import { newConcurrencyDetector, DEFAULT_CONCURRENCY } from '../../../src/epp/plugins/concurrency-detector';
 import { edfCompare } from '../../../src/epp/plugins/edf-ordering-policy';
 import { fcfsCompare } from '../../../src/epp/plugins/fcfs-ordering-policy';
+import { INFLIGHT_LOAD, InFlightLoadProducer } from '../../../src/epp/plugins/inflight-load-producer';
 import { selectGlobalStrict } from '../../../src/epp/plugins/global-strict-fairness-policy';
 import { RoundRobinSelector } from '../../../src/epp/plugins/round-robin-fairness-policy';
 import { SATURATION_DETECTOR } from '../../../src/epp/plugins/utilization-detector';
@@ -163,50 +166,96 @@ describe('concurrency-detector', () => {
     primaryProfileName: 'default',
     profileResults: new Map([['default', { targets: [eps[i]] }]]),
   });
+  /** A detector reading a producer; `place` counts a request as the director's inline preRequest does. */
+  const setup = (params: Partial<typeof DEFAULT_CONCURRENCY>) => {
+    const producer = new InFlightLoadProducer('p', () => 0);
+    const d = newConcurrencyDetector('cd', { ...DEFAULT_CONCURRENCY, ...params });
+    d.bindInFlightLoad(producer);
+    const place = (i: number, promptBytes?: number) => {
+      const r = req(promptBytes);
+      producer.preRequest(r, to(i));
+      return () => producer.responseComplete(r);
+    };
+    return { d, producer, place };
+  };
 
   test('requests mode: saturation = in flight / (endpoints × maxConcurrency), released on completion', () => {
-    const d = newConcurrencyDetector('cd', { ...DEFAULT_CONCURRENCY, maxConcurrency: 2 });
+    const { d, place } = setup({ maxConcurrency: 2 });
     expect(SATURATION_DETECTOR.is(d)).toBe(true);
     expect(d.saturation(eps, 0)).toBe(0);
-    d.preRequest(req(), to(0));
-    d.preRequest(req(), to(0));
-    d.preRequest(req(), to(1));
+    const done = place(0);
+    place(0);
+    place(1);
     expect(d.saturation(eps, 0)).toBe(0.75);
     expect(d.inFlight(eps[0].endpoint.key)).toBe(2);
     // endpoint 0 is full: the filter keeps only endpoint 1
     expect(d.filter(req(), [...eps]).map((e) => e.endpoint.key)).toEqual([eps[1].endpoint.key]);
-    d.responseComplete(req(), to(0), { status: 200 });
+    done();
     expect(d.saturation(eps, 0)).toBe(0.5);
     expect(d.saturation([], 0)).toBe(1);
   });
 
-  test('tokens mode weighs requests by estimated tokens (bytes / 4)', () => {
-    const d = newConcurrencyDetector('cd', {
-      ...DEFAULT_CONCURRENCY,
-      concurrencyMode: 'tokens',
-      maxTokenConcurrency: 100,
-    });
-    d.preRequest(req(400), to(0)); // 100 tokens
+  test("tokens mode weighs requests by the producer's estimated tokens (bytes / 4)", () => {
+    const { d, place } = setup({ concurrencyMode: 'tokens', maxTokenConcurrency: 100 });
+    const done = place(0, 400); // 100 tokens
     expect(d.saturation(eps, 0)).toBe(0.5);
-    d.responseComplete(req(400), to(0), { status: 200 });
+    done();
     expect(d.saturation(eps, 0)).toBe(0);
   });
 
   test('headroom lets an endpoint go past max before the filter drops it; all full fails open', () => {
-    const d = newConcurrencyDetector('cd', { ...DEFAULT_CONCURRENCY, maxConcurrency: 1, headroom: 1 });
-    d.preRequest(req(), to(0));
+    const { d, place } = setup({ maxConcurrency: 1, headroom: 1 });
+    place(0);
     expect(d.filter(req(), [...eps])).toHaveLength(2);
-    d.preRequest(req(), to(0));
-    d.preRequest(req(), to(1));
-    d.preRequest(req(), to(1));
+    place(0);
+    expect(d.filter(req(), [...eps]).map((e) => e.endpoint.key)).toEqual([eps[1].endpoint.key]);
+    place(1);
+    place(1);
     expect(d.filter(req(), [...eps])).toHaveLength(2);
   });
 
-  test('endpoints that leave the pool drop their counts', () => {
-    const d = newConcurrencyDetector('cd', DEFAULT_CONCURRENCY);
-    d.preRequest(req(), to(0));
-    d.endpointsChanged(new Set([eps[1].endpoint.key]));
+  test('endpoints that leave the pool drop their counts (the producer forgets them)', () => {
+    const { d, producer, place } = setup({});
+    place(0);
+    producer.endpointsChanged(new Set([eps[1].endpoint.key]));
     expect(d.inFlight(eps[0].endpoint.key)).toBe(0);
+  });
+
+  test('unbound (not built) it reads nothing in flight', () => {
+    const d = newConcurrencyDetector('cd', DEFAULT_CONCURRENCY);
+    expect(d.saturation(eps, 0)).toBe(0);
+    expect(d.filter(req(), [...eps])).toHaveLength(2);
+  });
+
+  const HEAD = 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n';
+  const build = (yaml: string) =>
+    buildFromConfig(parseEndpointPickerConfig(HEAD + yaml, {}), { random: Math.random, now: () => 0 });
+
+  test('a config naming only concurrency-detector gets the default producer, counted inline, and reads it', () => {
+    const built = build(
+      'plugins:\n- {type: concurrency-detector, parameters: {maxConcurrency: 2}}\n- type: queue-scorer\n' +
+        'saturationDetector: {pluginRef: concurrency-detector}\n',
+    );
+    const producers = built.byKind(INFLIGHT_LOAD);
+    expect(producers.map((p) => p.type)).toEqual(['inflight-load-producer']);
+    expect(built.preRequestInline).toEqual(producers);
+    expect(built.responseComplete).toEqual(producers);
+    // The detector itself keeps no counts: it has no hooks of its own.
+    expect(built.preRequest).toEqual([]);
+    (producers[0] as InFlightLoadProducer).preRequest(req(), to(0));
+    expect(built.saturationDetector.saturation(eps, 0)).toBe(0.25);
+  });
+
+  test('inFlightLoadProducerName picks the producer; a wrong one is reported with its path', () => {
+    const built = build(
+      'plugins:\n- {type: inflight-load-producer, name: a}\n- {type: inflight-load-producer, name: b}\n' +
+        '- {type: concurrency-detector, parameters: {maxConcurrency: 1, inFlightLoadProducerName: b}}\n',
+    );
+    (built.lookup('b', INFLIGHT_LOAD) as InFlightLoadProducer).preRequest(req(), to(1));
+    expect(built.saturationDetector.saturation(eps, 0)).toBe(0.5);
+    expect(() =>
+      build('plugins:\n- {type: concurrency-detector, parameters: {inFlightLoadProducerName: nope}}\n'),
+    ).toThrow('plugins[0].parameters.inFlightLoadProducerName: no plugin named "nope"');
   });
 
   test.each([

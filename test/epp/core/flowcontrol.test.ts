@@ -342,6 +342,9 @@ flowControl:
       ['rr', 'edf-ordering-policy'],
       ['global-strict-fairness-policy', 'fcfs-ordering-policy'],
     ]);
+    // A default a ref creates is one plugin, shared, and listed with the configured ones.
+    expect(built.plugins.get('global-strict-fairness-policy')).toBe(built.flowControl?.bands[1].fairness);
+    expect(built.flowControl?.defaultBand.fairness).toBe(built.flowControl?.bands[1].fairness);
   });
 
   test('every problem at once, with its field path', () => {

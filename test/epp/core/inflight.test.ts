@@ -278,6 +278,28 @@ describe('configuration', () => {
     ]);
   });
 
+  it('every consumer, concurrency-detector included, reads one count: the default producer, created once', () => {
+    const built = build(
+      CONFIG_HEAD +
+        'plugins:\n- type: token-load-scorer\n- {type: concurrency-detector, parameters: {maxConcurrency: 1}}\n' +
+        '- {type: queue-scorer, parameters: {addAssignedSinceScrape: true, inFlightLoadProducerName: inflight-load-producer}}\n' +
+        'saturationDetector: {pluginRef: concurrency-detector}\n' +
+        'schedulingProfiles:\n- name: default\n  plugins: [{pluginRef: token-load-scorer}, {pluginRef: queue-scorer}]\n',
+    );
+    const producers = built.byKind(INFLIGHT_LOAD);
+    expect(producers.map((p) => p.name)).toEqual(['inflight-load-producer']);
+    expect(built.plugins.get('inflight-load-producer')).toBe(producers[0]);
+    expect(built.preRequestInline).toEqual(producers);
+    (producers[0] as InFlightLoadProducer).preRequest(
+      req({ promptBytes: 4_194_304 }),
+      result(['default', [1]]),
+    );
+    const out = new Float64Array(1);
+    (built.plugins.get('token-load-scorer') as Scorer).score(req(), [state(1)], out);
+    expect(out[0]).toBe(0.75);
+    expect(built.saturationDetector.saturation([state(1), state(2)], NOW)).toBe(0.5);
+  });
+
   it('the default producer cannot be created when its name is taken by another plugin type', () => {
     expect(
       problems(() =>

@@ -5,11 +5,7 @@
 import type { PluginRegistration } from '../../scheduling/registry';
 import type { Scorer } from '../../scheduling/types';
 import { logger } from '../../../util/log';
-import {
-  INFLIGHT_LOAD_CONSUMER,
-  type InFlightLoadConsumer,
-  type InFlightLoadSource,
-} from '../inflight-load-producer';
+import { InFlightLoadReader } from '../inflight-load-producer';
 
 const log = logger('epp.active-request-scorer');
 
@@ -34,21 +30,17 @@ export function activeRequestScores(
   }
 }
 
-export class ActiveRequestScorer implements Scorer, InFlightLoadConsumer {
+export class ActiveRequestScorer extends InFlightLoadReader implements Scorer {
   readonly type = 'active-request-scorer';
   readonly category = 'Distribution' as const;
-  readonly kinds = [INFLIGHT_LOAD_CONSUMER];
-  private source?: InFlightLoadSource;
   private counts: number[] = [];
 
   constructor(
     readonly name: string,
     readonly params: ActiveRequestParams,
-    readonly inFlightLoadProducerName?: string,
-  ) {}
-
-  bindInFlightLoad(source: InFlightLoadSource): void {
-    this.source = source;
+    inFlightLoadProducerName?: string,
+  ) {
+    super(inFlightLoadProducerName);
   }
 
   score: Scorer['score'] = (_req, endpoints, out) => {

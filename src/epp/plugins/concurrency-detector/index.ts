@@ -1,21 +1,14 @@
 // concurrency-detector: saturation from what the EPP itself has in flight (reference EPP concurrency-detector).
-// In-flight requests (or estimated tokens) per endpoint are counted when a scheduling cycle places a request
-// (an INLINE_PRE_REQUEST hook, which the director runs in the decision) and released when it completes
-// (responseComplete). Saturation = Σ in-flight / (endpoints × max); as a filter it drops endpoints at or over
-// max × (1 + headroom), failing open.
+// It keeps no counts of its own: it reads the inflight-load-producer (INFLIGHT_LOAD), which counts a placement
+// inline at decision time (INLINE_PRE_REQUEST, so the next dispatch decision sees it) and releases it when the
+// request completes; the builder creates the default producer when none is configured. Saturation = Σ in-flight
+// (requests or estimated tokens) / (endpoints × max); as a filter it drops endpoints at or over max × (1 + headroom),
+// failing open.
 
 import type { PluginRegistration } from '../../scheduling/registry';
-import {
-  INLINE_PRE_REQUEST,
-  type CompletionInfo,
-  type EndpointsAware,
-  type PreRequest,
-  type ResponseComplete,
-  type SchedulingRequest,
-  type SchedulingResult,
-} from '../../scheduling/types';
+import { PluginKind, REFERENCES_PLUGINS, type Filter, type Plugin } from '../../scheduling/types';
 import type { EndpointState } from '../../types';
-import { estimateTokens as estimateRequestTokens } from '../inflight-load-producer';
+import { InFlightLoadReader } from '../inflight-load-producer';
 import { SATURATION_DETECTOR, type SaturationDetector } from '../utilization-detector';
 
 export interface ConcurrencyParams {
@@ -32,60 +25,53 @@ export const DEFAULT_CONCURRENCY: ConcurrencyParams = {
   headroom: 0,
 };
 
-/** Tokens mode: a request weighs what the in-flight producer charges it (prompt bytes / 4 + max output), ≥ 1. */
-export const estimateTokens = (req: SchedulingRequest): number =>
-  Math.max(1, estimateRequestTokens(req.promptBytes, req.maxOutputTokens));
+export class ConcurrencyDetector extends InFlightLoadReader implements SaturationDetector, Filter {
+  readonly type = 'concurrency-detector';
+  override readonly kinds: readonly PluginKind<Plugin>[] = [SATURATION_DETECTOR, REFERENCES_PLUGINS];
+  private readonly max: number;
 
-export interface ConcurrencyDetector
-  extends SaturationDetector, PreRequest, ResponseComplete, EndpointsAware {
-  readonly params: ConcurrencyParams;
-  /** In-flight weight per endpoint key (requests or tokens). */
-  inFlight(key: string): number;
+  constructor(
+    readonly name: string,
+    readonly params: ConcurrencyParams,
+    inFlightLoadProducerName?: string,
+  ) {
+    super(inFlightLoadProducerName);
+    this.max = params.concurrencyMode === 'tokens' ? params.maxTokenConcurrency : params.maxConcurrency;
+  }
+
+  /** In-flight weight on an endpoint key (requests or estimated tokens, by concurrencyMode). */
+  inFlight(key: string): number {
+    const load = this.source?.load(key);
+    if (!load) return 0;
+    return this.params.concurrencyMode === 'tokens' ? load.tokens : load.requests;
+  }
+
+  saturation(endpoints: readonly EndpointState[], _now?: number): number {
+    if (endpoints.length === 0) return 1;
+    let sum = 0;
+    for (const e of endpoints) sum += this.inFlight(e.endpoint.key);
+    return sum / (endpoints.length * this.max);
+  }
+
+  filter: Filter['filter'] = (_req, endpoints) => {
+    const limit = this.max * (1 + this.params.headroom);
+    const kept = endpoints.filter((e) => this.inFlight(e.endpoint.key) < limit);
+    return kept.length > 0 ? kept : endpoints;
+  };
 }
 
-export function newConcurrencyDetector(name: string, params: ConcurrencyParams): ConcurrencyDetector {
-  const load = new Map<string, number>();
-  const max = params.concurrencyMode === 'tokens' ? params.maxTokenConcurrency : params.maxConcurrency;
-  const weight = (req: SchedulingRequest) => (params.concurrencyMode === 'tokens' ? estimateTokens(req) : 1);
-  const targets = (result: SchedulingResult) =>
-    result.profileResults.get(result.primaryProfileName)?.targets.slice(0, 1) ?? [];
-  const add = (key: string, d: number) => {
-    const v = (load.get(key) ?? 0) + d;
-    if (v > 0) load.set(key, v);
-    else load.delete(key);
-  };
-  return {
-    type: 'concurrency-detector',
-    name,
-    kinds: [SATURATION_DETECTOR, INLINE_PRE_REQUEST],
-    params,
-    inFlight: (key) => load.get(key) ?? 0,
-    saturation(endpoints: readonly EndpointState[]): number {
-      if (endpoints.length === 0) return 1;
-      let sum = 0;
-      for (const e of endpoints) sum += load.get(e.endpoint.key) ?? 0;
-      return sum / (endpoints.length * max);
-    },
-    filter(_req, endpoints) {
-      const limit = max * (1 + params.headroom);
-      const kept = endpoints.filter((e) => (load.get(e.endpoint.key) ?? 0) < limit);
-      return kept.length > 0 ? kept : endpoints;
-    },
-    preRequest(req, result) {
-      for (const t of targets(result)) add(t.endpoint.key, weight(req));
-    },
-    responseComplete(req, result, _info: CompletionInfo) {
-      for (const t of targets(result)) add(t.endpoint.key, -weight(req));
-    },
-    endpointsChanged(active) {
-      for (const k of load.keys()) if (!active.has(k)) load.delete(k);
-    },
-  };
+export function newConcurrencyDetector(
+  name: string,
+  params: ConcurrencyParams,
+  inFlightLoadProducerName?: string,
+): ConcurrencyDetector {
+  return new ConcurrencyDetector(name, params, inFlightLoadProducerName);
 }
 
 export const concurrencyDetector: PluginRegistration = {
   type: 'concurrency-detector',
-  description: 'Saturation = requests (or estimated tokens) the EPP has in flight / (endpoints × max).',
+  description:
+    'Saturation = requests (or estimated tokens) in flight (inflight-load-producer) / (endpoints × max).',
   factory: (name, p): ConcurrencyDetector => {
     const d = DEFAULT_CONCURRENCY;
     const params: ConcurrencyParams = {
@@ -97,7 +83,8 @@ export const concurrencyDetector: PluginRegistration = {
       maxTokenConcurrency: p.number('maxTokenConcurrency', d.maxTokenConcurrency, { min: 1, integer: true }),
       headroom: p.number('headroom', d.headroom, { min: 0 }),
     };
+    const producer = p.string('inFlightLoadProducerName', '');
     p.finish();
-    return newConcurrencyDetector(name, params);
+    return newConcurrencyDetector(name, params, producer || undefined);
   },
 };

@@ -1,17 +1,20 @@
 // inflight-load-producer: what this EPP has placed on each endpoint and not yet seen complete (requests and
 // estimated tokens). Counted inline at decision time (INLINE_PRE_REQUEST), so the very next decision sees it;
 // released exactly once in ResponseComplete; also tells which in-flight requests were placed after an endpoint's
-// last scrape (not yet visible in its scraped queue). Published through INFLIGHT_LOAD; consumers bind through
-// INFLIGHT_LOAD_CONSUMER (config/build.ts). Also the shared scorer behind queue-scorer and
+// last scrape (not yet visible in its scraped queue). Published through INFLIGHT_LOAD; consumers (InFlightLoadReader)
+// bind to it through the config builder's plugin references. Also the shared scorer behind queue-scorer and
 // running-requests-size-scorer, which can add those unscraped placements to their scraped counts.
 
 import type { PluginDeps, PluginRegistration } from '../../scheduling/registry';
 import {
   INLINE_PRE_REQUEST,
   PluginKind,
+  REFERENCES_PLUGINS,
   type EndpointsAware,
   type Plugin,
   type PreRequest,
+  type ReferenceResolver,
+  type ReferencingPlugin,
   type ResponseComplete,
   type SchedulingRequest,
   type SchedulingResult,
@@ -40,16 +43,43 @@ export interface InFlightLoadSource extends Plugin {
   totals(): InFlightLoad & { endpoints: number; trackedRequests: number };
 }
 
-export const INFLIGHT_LOAD = new PluginKind<InFlightLoadSource>('inflight-load');
+export const INFLIGHT_LOAD = new PluginKind<InFlightLoadSource>(INFLIGHT_LOAD_PRODUCER_TYPE);
 
-/** A plugin that reads an InFlightLoadSource; the config builder binds it (named, or the only/default producer). */
-export interface InFlightLoadConsumer extends Plugin {
-  /** The producer named by the consumer's `inFlightLoadProducerName` parameter; undefined = the pool's one. */
-  readonly inFlightLoadProducerName?: string;
-  bindInFlightLoad(source: InFlightLoadSource): void;
+/**
+ * A consumer's producer: the one its `inFlightLoadProducerName` parameter names, else the first configured, else
+ * a default inflight-load-producer the builder creates (as the reference EPP creates missing default producers).
+ */
+export const resolveInFlightLoad = (
+  resolve: ReferenceResolver,
+  producerName: string | undefined,
+): InFlightLoadSource | undefined =>
+  resolve.plugin('inFlightLoadProducerName', producerName, INFLIGHT_LOAD, {
+    configured: true,
+    defaultType: INFLIGHT_LOAD_PRODUCER_TYPE,
+  });
+
+/**
+ * The base of every plugin that reads the in-flight load (token-load-scorer, active-request-scorer,
+ * concurrency-detector, the scraped-load scorers with addAssignedSinceScrape): it declares REFERENCES_PLUGINS
+ * and the builder binds `source` through resolveInFlightLoad. Unbound (never built), it reads zeros.
+ */
+export abstract class InFlightLoadReader implements ReferencingPlugin {
+  abstract readonly type: string;
+  abstract readonly name: string;
+  readonly kinds?: readonly PluginKind<Plugin>[] = [REFERENCES_PLUGINS];
+  protected source?: InFlightLoadSource;
+
+  constructor(readonly inFlightLoadProducerName?: string) {}
+
+  bindReferences(resolve: ReferenceResolver): void {
+    this.source = resolveInFlightLoad(resolve, this.inFlightLoadProducerName);
+  }
+
+  /** Binds a producer directly (tests, embedders); the builder uses bindReferences. */
+  bindInFlightLoad(source: InFlightLoadSource): void {
+    this.source = source;
+  }
 }
-
-export const INFLIGHT_LOAD_CONSUMER = new PluginKind<InFlightLoadConsumer>('inflight-load-consumer');
 
 /** Characters (UTF-8 bytes) per prompt token, the reference EPP's estimate (approximate prefix and in-flight load). */
 export const BYTES_PER_TOKEN = 4;
@@ -175,23 +205,20 @@ export const inflightLoadProducer: PluginRegistration = {
  * its last scrape, which that count cannot show yet. Without the parameter it is the upstream scorer exactly and
  * reads no producer.
  */
-export class ScrapedLoadScorer implements Scorer {
+export class ScrapedLoadScorer extends InFlightLoadReader implements Scorer {
   readonly category = 'Distribution' as const;
-  readonly kinds?: readonly PluginKind<Plugin>[];
-  private source?: InFlightLoadSource;
+  override readonly kinds?: readonly PluginKind<Plugin>[];
 
   constructor(
     readonly type: string,
     readonly name: string,
     private readonly read: (m: EndpointMetrics) => number,
     addAssignedSinceScrape: boolean,
-    readonly inFlightLoadProducerName?: string,
+    inFlightLoadProducerName?: string,
   ) {
-    if (addAssignedSinceScrape) this.kinds = [INFLIGHT_LOAD_CONSUMER];
-  }
-
-  bindInFlightLoad(source: InFlightLoadSource): void {
-    this.source = source;
+    super(inFlightLoadProducerName);
+    // Without the parameter it references no producer (upstream configs get none).
+    this.kinds = addAssignedSinceScrape ? [REFERENCES_PLUGINS] : undefined;
   }
 
   // Endpoints without metrics were never scraped: every placement on them is unscraped.

@@ -76,28 +76,41 @@ function unsupported(params: Params, key: string, what: string): void {
   if (v !== undefined && v !== null && v !== 0 && v !== '') params.error(key, `${what} is not supported`);
 }
 
+/**
+ * The parameters both registrations read, in one order: the profiles, the decider name (`deciderDefault` '' = none
+ * by default; a non-empty default makes '' an error), the prefix plugin names accepted for configuration
+ * compatibility (the prefix plugin is found by its match info, not by name), and the unsupported ones.
+ */
+function readSettings(
+  params: Params,
+  deciderParam: string,
+  deciderDefault: string,
+  unsupportedParams: readonly (readonly [key: string, what: string])[],
+): PdHandlerSettings {
+  const decodeProfile = params.string('decodeProfile', 'decode');
+  const prefillProfile = params.string('prefillProfile', 'prefill');
+  const decider = params.string(deciderParam, deciderDefault);
+  if (deciderDefault !== '' && decider === '') params.error(deciderParam, 'must name a pd decider plugin');
+  params.string('prefixPluginType', '');
+  params.string('prefixPluginName', '');
+  for (const [key, what] of unsupportedParams) unsupported(params, key, what);
+  params.finish();
+  return { decodeProfile, prefillProfile, ...(decider ? { decider } : {}), deciderParam };
+}
+
+const PRIMARY_PORT = ['primaryPort', 'data-parallel primaryPort'] as const;
+
 /** llm-d's legacy P/D handler: deciderPluginName defaults to a plugin named always-disagg-pd-decider. */
 export const pdProfileHandler: PluginRegistration = {
   type: 'pd-profile-handler',
   description:
     'P/D disaggregation: decode profile first, then the prefill profile when the decider says so; primary = decode, prefill pod in x-prefiller-host-port. (Legacy name of disagg-profile-handler.)',
-  factory: (name, params) => {
-    const decodeProfile = params.string('decodeProfile', 'decode');
-    const prefillProfile = params.string('prefillProfile', 'prefill');
-    const decider = params.string('deciderPluginName', 'always-disagg-pd-decider');
-    if (decider === '') params.error('deciderPluginName', 'must name a pd decider plugin');
-    // Accepted for configuration compatibility; the prefix plugin is found by its match info, not by name.
-    params.string('prefixPluginType', '');
-    params.string('prefixPluginName', '');
-    unsupported(params, 'primaryPort', 'data-parallel primaryPort');
-    params.finish();
-    return createPdProfileHandler('pd-profile-handler', name, {
-      decodeProfile,
-      prefillProfile,
-      decider,
-      deciderParam: 'deciderPluginName',
-    });
-  },
+  factory: (name, params) =>
+    createPdProfileHandler(
+      'pd-profile-handler',
+      name,
+      readSettings(params, 'deciderPluginName', 'always-disagg-pd-decider', [PRIMARY_PORT]),
+    ),
 };
 
 /** llm-d's unified handler: without prefillDeciderPluginName every request is decode-only. */
@@ -105,21 +118,14 @@ export const disaggProfileHandler: PluginRegistration = {
   type: 'disagg-profile-handler',
   description:
     'P/D disaggregation (llm-d unified handler): decode profile first, prefill profile when prefillDeciderPluginName decides so; primary = decode.',
-  factory: (name, params) => {
-    const decodeProfile = params.string('decodeProfile', 'decode');
-    const prefillProfile = params.string('prefillProfile', 'prefill');
-    const decider = params.string('prefillDeciderPluginName', '');
-    params.string('prefixPluginType', '');
-    params.string('prefixPluginName', '');
-    unsupported(params, 'primaryPort', 'data-parallel primaryPort');
-    unsupported(params, 'encodeProfile', 'encode disaggregation (encodeProfile)');
-    unsupported(params, 'encodeDeciderPluginName', 'encode disaggregation (encodeDeciderPluginName)');
-    params.finish();
-    return createPdProfileHandler('disagg-profile-handler', name, {
-      decodeProfile,
-      prefillProfile,
-      ...(decider ? { decider } : {}),
-      deciderParam: 'prefillDeciderPluginName',
-    });
-  },
+  factory: (name, params) =>
+    createPdProfileHandler(
+      'disagg-profile-handler',
+      name,
+      readSettings(params, 'prefillDeciderPluginName', '', [
+        PRIMARY_PORT,
+        ['encodeProfile', 'encode disaggregation (encodeProfile)'],
+        ['encodeDeciderPluginName', 'encode disaggregation (encodeDeciderPluginName)'],
+      ]),
+    ),
 };

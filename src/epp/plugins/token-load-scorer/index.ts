@@ -3,11 +3,7 @@
 
 import type { PluginRegistration } from '../../scheduling/registry';
 import type { Scorer } from '../../scheduling/types';
-import {
-  INFLIGHT_LOAD_CONSUMER,
-  type InFlightLoadConsumer,
-  type InFlightLoadSource,
-} from '../inflight-load-producer';
+import { InFlightLoadReader } from '../inflight-load-producer';
 
 /** "128 requests @ 32K per request", the upstream default. */
 export const DEFAULT_QUEUE_THRESHOLD_TOKENS = 4_194_304;
@@ -18,20 +14,16 @@ export function tokenLoadScore(tokens: number, threshold: number): number {
   return 1 - Math.min(tokens, threshold) / threshold;
 }
 
-export class TokenLoadScorer implements Scorer, InFlightLoadConsumer {
+export class TokenLoadScorer extends InFlightLoadReader implements Scorer {
   readonly type = 'token-load-scorer';
   readonly category = 'Distribution' as const;
-  readonly kinds = [INFLIGHT_LOAD_CONSUMER];
-  private source?: InFlightLoadSource;
 
   constructor(
     readonly name: string,
     readonly queueThresholdTokens: number,
-    readonly inFlightLoadProducerName?: string,
-  ) {}
-
-  bindInFlightLoad(source: InFlightLoadSource): void {
-    this.source = source;
+    inFlightLoadProducerName?: string,
+  ) {
+    super(inFlightLoadProducerName);
   }
 
   score: Scorer['score'] = (_req, endpoints, out) => {

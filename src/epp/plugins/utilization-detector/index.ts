@@ -17,7 +17,7 @@ export interface SaturationDetector extends Filter {
 }
 
 /** Declared by every saturation detector (admission, and flow control's dispatch gate). */
-export const SATURATION_DETECTOR = new PluginKind<SaturationDetector>('saturation-detector');
+export const SATURATION_DETECTOR = new PluginKind<SaturationDetector>('saturation detector');
 
 export interface UtilizationDetector extends SaturationDetector {
   readonly params: UtilizationParams;
