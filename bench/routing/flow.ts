@@ -1,11 +1,15 @@
-// bench/routing/flow.ts: EPP flow control under overload, through a real Envoy in front of one simulated model
-// server (4 seats). Two workloads, each a few modes of open-loop Poisson load from two tenants:
-//   fairness: a quiet tenant at a steady rate and a noisy one flooding at 3× the pool's saturation, told apart by
-//     x-gateway-inference-fairness-id: quiet alone; both without flow control; both with flow control +
-//     round-robin fairness. Goal: with flow control, quiet TTFT p90 ≤ 1.5× alone and ≥ 99% quiet success.
+// bench/routing/flow.ts: EPP flow control under overload, through a real Envoy in front of a pool of simulated
+// model servers (4 × 8 seats). The pool's saturation is measured first (closed loop, every seat busy); then two
+// workloads, each a few modes of open-loop Poisson load from two tenants, on two fleets (without / with flow
+// control), each protected tenant's "alone" baseline measured on the fleet it is compared on:
+//   fairness: a quiet tenant at a steady rate and a noisy one flooding at 3× the measured saturation, told apart by
+//     x-gateway-inference-fairness-id: quiet alone; both. Goal: with flow control + round-robin fairness, quiet
+//     TTFT p90 ≤ 1.5× alone (same fleet) and ≥ 99% quiet success.
 //   priority: critical (InferenceObjective priority 10) at a steady rate vs sheddable (priority −1) flooding:
-//     critical alone; both without flow control (legacy shedding); both with flow control. Goal: critical TTFT p90
-//     ≤ 1.5× alone with flow control, and sheddable overflow answered 429 rather than timing out.
+//     critical alone; both (without flow control: legacy shedding). Goal: critical TTFT p90 ≤ 1.5× alone with flow
+//     control, and sheddable overflow answered 429 rather than timing out.
+// Every mode records machine CPU busy, cores per process and the load average, so a reader can tell a CPU-starved
+// run from a real result.
 // Writes bench/results/flow.json and flow.html. Run: node dist/bench/routing/flow.js [--quick] (after make build).
 
 import * as fs from 'node:fs';
@@ -16,17 +20,20 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../../src/util/envoy';
 import { completionBody, sendCompletion, type RequestResult } from './client';
 import { MODEL, startFleet, tmpLogDir, type Fleet } from './fleet';
+import { procTicks } from './loadgen';
 import { esc } from './report';
 import { envoyVersion } from './run';
 import { round, summarize, type LatencySummary } from './stats';
 import { poissonTimes, prng, seedOf, text } from './workload';
 
-const SEATS = 4;
+/** Seats per simulator. */
+const SEATS = 8;
 const PROMPT_TOKENS = 200;
-const OUTPUT_TOKENS = 16;
+/** Few output tokens (each is an SSE chunk through Envoy and the EPP) at a slow pace: long seats, little CPU. */
+const OUTPUT_TOKENS = 8;
 const TTFT_OVERHEAD_MS = 30;
 const PREFILL_MS_PER_TOKEN = 0.6;
-const INTER_TOKEN_MS = 20;
+const INTER_TOKEN_MS = 40;
 export const FLOW_SIM_ARGS = [
   '--max-num-seqs',
   String(SEATS),
@@ -39,35 +46,39 @@ export const FLOW_SIM_ARGS = [
   '--itl-batch-slope',
   '0.02',
 ];
-const SIM_ADDRESSES = ['127.0.3.1'];
+const SIM_ADDRESSES = ['127.0.3.1', '127.0.3.2', '127.0.3.3', '127.0.3.4'];
 
-/** Requests/s the pool serves at best: seats / (TTFT + decode), ignoring the batch slope (an upper bound). */
-export const POOL_SATURATION_QPS =
+/** Requests/s the model says the pool serves at best: seats / (TTFT + decode), ignoring the batch slope. */
+export const MODEL_SATURATION_QPS =
   (SIM_ADDRESSES.length * SEATS * 1000) /
   (TTFT_OVERHEAD_MS + PREFILL_MS_PER_TOKEN * PROMPT_TOKENS + INTER_TOKEN_MS * OUTPUT_TOKENS);
 
 const HEAD = `apiVersion: inference.networking.x-k8s.io/v1alpha1
 kind: EndpointPickerConfig
 `;
-const PROFILE = `- type: queue-scorer
+const SCORERS = `- type: queue-scorer
 - type: kv-cache-utilization-scorer
-schedulingProfiles:
-- name: default
-  plugins:
-  - {pluginRef: queue-scorer, weight: 2}
+`;
+const SCORED = `  - {pluginRef: queue-scorer, weight: 2}
   - {pluginRef: kv-cache-utilization-scorer, weight: 2}
 `;
 /** Without flow control: the load-aware default profile; the legacy rule sheds priority < 0 while saturated. */
-export const PLAIN_CONFIG = `${HEAD}plugins:\n${PROFILE}`;
+export const PLAIN_CONFIG = `${HEAD}plugins:
+${SCORERS}schedulingProfiles:
+- name: default
+  plugins:
+${SCORED}`;
 /**
  * With flow control: the EPP keeps at most maxConcurrency (default SEATS) requests in flight per endpoint
- * (concurrency-detector), queues the
- * rest, rotates between tenants, bounds the sheddable band to 10 queued and every request's wait to 3 s.
+ * (concurrency-detector), queues the rest, rotates between tenants, bounds the sheddable band to 10 queued and
+ * every request's wait to 2 s. The detector is also the profile's filter: the pool-wide ceiling says *some*
+ * endpoint has a free seat, the filter sends the request to one that has (the scraped queue metrics lag 50 ms,
+ * so scorers alone put a dispatched request on a full server, where it waits for a whole request to finish).
  */
 export const flowConfig = (maxConcurrency: number): string => `${HEAD}featureGates: [flowControl]
 saturationDetector: {pluginRef: concurrency-detector}
 flowControl:
-  defaultRequestTTL: 3s
+  defaultRequestTTL: 2s
   defaultPriorityBand: {fairnessPolicyRef: round-robin-fairness-policy}
   priorityBands:
   - {priority: 0, fairnessPolicyRef: round-robin-fairness-policy}
@@ -76,7 +87,11 @@ plugins:
 - type: concurrency-detector
   parameters: {concurrencyMode: requests, maxConcurrency: ${maxConcurrency}}
 - type: round-robin-fairness-policy
-${PROFILE}`;
+${SCORERS}schedulingProfiles:
+- name: default
+  plugins:
+  - {pluginRef: concurrency-detector}
+${SCORED}`;
 
 const objective = (name: string, priority: number) => `apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceObjective
@@ -107,6 +122,12 @@ export interface FlowPoint extends LatencySummary {
   qps: number;
   /** HTTP status → count; `timeout`: not finished within the client timeout (whatever its status line said). */
   statuses: Record<string, number>;
+  /** Machine CPU busy over the mode's measured window, 0–1 of all cores. */
+  cpuBusy: number;
+  /** Cores used per process over the window (loadgen = this process). */
+  cpuCores: Record<string, number>;
+  /** 1-minute load average at the end of the window (other work on the machine shows here). */
+  loadAvg1m: number;
 }
 
 interface Settings {
@@ -131,7 +152,7 @@ function settings(args: string[]): Settings {
       'measure-s': { type: 'string' },
       'timeout-s': { type: 'string' },
       seed: { type: 'string', default: '1' },
-      'quiet-qps': { type: 'string', default: '1.5' },
+      'quiet-qps': { type: 'string', default: '2' },
       'flood-factor': { type: 'string', default: '3' },
       'max-concurrency': { type: 'string', default: String(SEATS) },
       out: { type: 'string', default: path.join(projectRoot(), 'bench', 'results') },
@@ -140,9 +161,9 @@ function settings(args: string[]): Settings {
   const quick = values.quick;
   return {
     quick,
-    warmupS: Number(values['warmup-s'] ?? (quick ? 1 : 3)),
+    warmupS: Number(values['warmup-s'] ?? (quick ? 1 : 2)),
     measureS: Number(values['measure-s'] ?? (quick ? 6 : 20)),
-    timeoutS: Number(values['timeout-s'] ?? (quick ? 8 : 15)),
+    timeoutS: Number(values['timeout-s'] ?? (quick ? 5 : 8)),
     seed: Number(values.seed),
     quietQps: Number(values['quiet-qps']),
     floodFactor: Number(values['flood-factor']),
@@ -151,8 +172,8 @@ function settings(args: string[]): Settings {
   };
 }
 
-function modes(s: Settings): Mode[] {
-  const flood = round(POOL_SATURATION_QPS * s.floodFactor, 1);
+function modes(s: Settings, saturationQps: number): Mode[] {
+  const flood = round(saturationQps * s.floodFactor, 1);
   const quiet: Tenant = {
     name: 'quiet',
     qps: s.quietQps,
@@ -173,10 +194,15 @@ function modes(s: Settings): Mode[] {
     qps: flood,
     headers: { 'x-gateway-inference-objective': 'sheddable' },
   };
-  // Per fleet, the flooding mode without flow control runs last: it leaves the simulator a backlog.
+  // Per fleet, the flooding mode without flow control runs last: it leaves the simulators a backlog. --quick
+  // skips the no-flow-control fleet's baselines (the goals compare on the flow-control fleet).
   return [
-    { workload: 'fairness', mode: 'quiet alone', flowControl: false, tenants: [quiet] },
-    { workload: 'priority', mode: 'critical alone', flowControl: false, tenants: [critical] },
+    ...(s.quick
+      ? []
+      : ([
+          { workload: 'fairness', mode: 'quiet alone', flowControl: false, tenants: [quiet] },
+          { workload: 'priority', mode: 'critical alone', flowControl: false, tenants: [critical] },
+        ] satisfies Mode[])),
     {
       workload: 'priority',
       mode: 'both, no flow control',
@@ -184,9 +210,101 @@ function modes(s: Settings): Mode[] {
       tenants: [critical, sheddable],
     },
     { workload: 'fairness', mode: 'both, no flow control', flowControl: false, tenants: [quiet, noisy] },
+    { workload: 'fairness', mode: 'quiet alone', flowControl: true, tenants: [quiet] },
+    { workload: 'priority', mode: 'critical alone', flowControl: true, tenants: [critical] },
     { workload: 'fairness', mode: 'both, flow control', flowControl: true, tenants: [quiet, noisy] },
     { workload: 'priority', mode: 'both, flow control', flowControl: true, tenants: [critical, sheddable] },
   ];
+}
+
+interface CpuSample {
+  idle: number;
+  total: number;
+  self: number;
+  children: Record<string, number>;
+  at: number;
+}
+
+// USER_HZ is 100 on every mainstream Linux build.
+const CLOCK_TICKS = 100;
+
+function cpuSample(fleet: Fleet): CpuSample {
+  let idle = 0;
+  let total = 0;
+  for (const c of os.cpus()) {
+    idle += c.times.idle;
+    total += c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq;
+  }
+  const u = process.cpuUsage();
+  const children: Record<string, number> = {};
+  for (const [name, child] of fleet.processes) {
+    const t = child.pid === undefined ? undefined : procTicks(child.pid);
+    if (t !== undefined) children[name] = t;
+  }
+  return { idle, total, self: u.user + u.system, children, at: performance.now() };
+}
+
+/** Machine busy fraction and cores per process between two samples (pure). */
+export function cpuBetween(
+  a: CpuSample,
+  b: CpuSample,
+): { cpuBusy: number; cpuCores: Record<string, number> } {
+  const seconds = Math.max((b.at - a.at) / 1000, 1e-3);
+  const cpuCores: Record<string, number> = { loadgen: round((b.self - a.self) / 1e6 / seconds, 2) };
+  for (const [name, t] of Object.entries(b.children)) {
+    const was = a.children[name];
+    if (was !== undefined) cpuCores[name] = round((t - was) / CLOCK_TICKS / seconds, 2);
+  }
+  const total = b.total - a.total;
+  return { cpuBusy: round(total > 0 ? 1 - (b.idle - a.idle) / total : NaN, 3), cpuCores };
+}
+
+/**
+ * The pool's saturation, measured: a closed loop keeping every seat busy (one client per seat, each sending its
+ * next request when the last one ends) for warm-up + window; completions per second in the window.
+ */
+async function measureSaturation(fleet: Fleet, s: Settings): Promise<{ qps: number; cpuBusy: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const url = new URL('/v1/completions', fleet.url);
+  const warmupMs = 1000;
+  const windowMs = (s.quick ? 3 : 5) * 1000;
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const rand = prng(seedOf(s.seed, 'saturation'));
+  const sink = { token: () => undefined };
+  let done = 0;
+  let before: CpuSample | undefined;
+  let after: CpuSample | undefined;
+  const sampler = (async () => {
+    await new Promise((ok) => setTimeout(ok, warmupMs));
+    before = cpuSample(fleet);
+    await new Promise((ok) => setTimeout(ok, windowMs));
+    after = cpuSample(fleet);
+  })();
+  const client = async (i: number) => {
+    for (let n = 0; now() < warmupMs + windowMs; n++) {
+      const prompt = text(PROMPT_TOKENS, 4, rand, `saturation ${i} ${n}: `);
+      const r = await sendCompletion(
+        {
+          url,
+          agent,
+          body: completionBody(MODEL, prompt, OUTPUT_TOKENS),
+          timeoutMs: s.timeoutS * 1000,
+          now,
+          sink,
+        },
+        now(),
+      );
+      const end = r.sentMs + (r.e2eMs ?? 0);
+      if (r.ok && end >= warmupMs && end < warmupMs + windowMs) done++;
+    }
+  };
+  await Promise.all([
+    sampler,
+    ...SIM_ADDRESSES.flatMap((_, k) => [...Array(SEATS).keys()].map((j) => client(k * SEATS + j))),
+  ]);
+  agent.destroy();
+  return { qps: done / (windowMs / 1000), cpuBusy: cpuBetween(before!, after!).cpuBusy };
 }
 
 /** One mode: every tenant's Poisson arrivals over warm-up + window, open loop; the window's requests measured. */
@@ -208,6 +326,14 @@ async function runMode(fleet: Fleet, m: Mode, s: Settings): Promise<FlowPoint[]>
   const now = () => performance.now() - t0;
   const sink = { token: () => undefined };
   const pending: { tenant: string; measured: boolean; p: Promise<RequestResult> }[] = [];
+  let before: CpuSample | undefined;
+  let after: CpuSample | undefined;
+  const sampler = (async () => {
+    await new Promise((ok) => setTimeout(ok, warmupMs));
+    before = cpuSample(fleet);
+    await new Promise((ok) => setTimeout(ok, totalMs - warmupMs));
+    after = cpuSample(fleet);
+  })();
   for (const r of sends) {
     const wait = r.at - now();
     if (wait > 1) await new Promise((ok) => setTimeout(ok, wait));
@@ -218,7 +344,10 @@ async function runMode(fleet: Fleet, m: Mode, s: Settings): Promise<FlowPoint[]>
     pending.push({ tenant: r.tenant.name, measured: r.at >= warmupMs, p });
   }
   const results = await Promise.all(pending.map(async (x) => ({ ...x, r: await x.p })));
+  await sampler;
   agent.destroy();
+  const cpu = cpuBetween(before!, after!);
+  const loadAvg1m = round(os.loadavg()[0], 2);
   return m.tenants.map((t) => {
     const mine = results.filter((x) => x.tenant === t.name && x.measured).map((x) => x.r);
     const statuses: Record<string, number> = {};
@@ -235,6 +364,8 @@ async function runMode(fleet: Fleet, m: Mode, s: Settings): Promise<FlowPoint[]>
       qps: t.qps,
       ...summarize(mine, fleet.simUrls.length),
       statuses,
+      ...cpu,
+      loadAvg1m,
     };
   });
 }
@@ -269,8 +400,11 @@ export interface FlowGoal {
 
 /** The issue's goals from the points (pure). */
 export function flowGoals(points: FlowPoint[]): FlowGoal[] {
-  const at = (w: string, mode: string, tenant: string) =>
-    points.find((p) => p.workload === w && p.mode === mode && p.tenant === tenant);
+  // The baseline "alone" is the one measured on the flow-control fleet when there is one.
+  const at = (w: string, mode: string, tenant: string) => {
+    const all = points.filter((p) => p.workload === w && p.mode === mode && p.tenant === tenant);
+    return all.find((p) => p.flowControl) ?? all[0];
+  };
   const goals: FlowGoal[] = [];
   const alone = at('fairness', 'quiet alone', 'quiet');
   const fc = at('fairness', 'both, flow control', 'quiet');
@@ -321,6 +455,10 @@ export interface FlowReport {
 }
 
 /** A self-contained page: per workload a bar chart of TTFT p90 per mode and tenant, and the table. Pure. */
+/** A mode's name with its fleet, where the name alone does not tell it (the baselines run on both). */
+export const modeLabel = (p: FlowPoint): string =>
+  p.mode.endsWith('alone') ? `${p.mode} (${p.flowControl ? 'flow-control' : 'plain'} fleet)` : p.mode;
+
 export function renderFlowHtml(r: FlowReport): string {
   const sections = ['fairness', 'priority'].map((w) => {
     const pts = r.points.filter((p) => p.workload === w);
@@ -335,7 +473,7 @@ export function renderFlowHtml(r: FlowReport): string {
         const len = Math.max(1, (v / max) * (W - 330));
         const color = p.tenant === 'quiet' || p.tenant === 'critical' ? '#2b6cb0' : '#c05621';
         return (
-          `<text x="4" y="${y + 15}" font-size="12">${esc(`${p.mode} · ${p.tenant}`)}</text>` +
+          `<text x="4" y="${y + 15}" font-size="12">${esc(`${modeLabel(p)} · ${p.tenant}`)}</text>` +
           `<rect x="250" y="${y}" width="${len.toFixed(1)}" height="${bar}" fill="${color}"/>` +
           `<text x="${(255 + len).toFixed(1)}" y="${y + 15}" font-size="12">${esc(`${v} ms, ${round(p.successRate * 100, 1)}% ok`)}</text>`
         );
@@ -344,16 +482,18 @@ export function renderFlowHtml(r: FlowReport): string {
     const rows = pts
       .map(
         (p) =>
-          `<tr><td>${esc(p.mode)}</td><td>${esc(p.tenant)}</td><td>${p.qps}</td><td>${p.requests}</td>` +
+          `<tr><td>${esc(modeLabel(p))}</td><td>${esc(p.tenant)}</td><td>${p.qps}</td><td>${p.requests}</td>` +
           `<td>${round(p.successRate * 100, 1)}%</td><td>${p.ttftMs.p50}</td><td>${p.ttftMs.p90}</td><td>${p.ttftMs.p99}</td>` +
-          `<td>${p.e2eP90Ms}</td><td>${esc(JSON.stringify(p.statuses))}</td></tr>`,
+          `<td>${p.e2eP90Ms}</td><td>${esc(JSON.stringify(p.statuses))}</td>` +
+          `<td>${round(p.cpuBusy * 100)}%</td><td>${p.loadAvg1m}</td></tr>`,
       )
       .join('');
     return (
       `<h2>${esc(w)}</h2><svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" ` +
       `aria-label="${esc(`${w} TTFT p90`)}">${bars}</svg>` +
       `<table><tr><th>mode</th><th>tenant</th><th>QPS</th><th>requests</th><th>success</th><th>TTFT p50</th>` +
-      `<th>TTFT p90</th><th>TTFT p99</th><th>e2e p90</th><th>statuses</th></tr>${rows}</table>`
+      `<th>TTFT p90</th><th>TTFT p99</th><th>e2e p90</th><th>statuses</th><th>machine CPU busy</th>` +
+      `<th>load avg (1 min)</th></tr>${rows}</table>`
     );
   });
   const goals = r.goals
@@ -372,8 +512,11 @@ export async function main(args: string[]): Promise<void> {
   const s = settings(args);
   const started = Date.now();
   const logDir = tmpLogDir();
-  console.log(`flow bench: logs in ${logDir}; pool saturation ≈ ${round(POOL_SATURATION_QPS, 1)} req/s`);
+  console.log(
+    `flow bench: logs in ${logDir}; ${SIM_ADDRESSES.length} × ${SEATS} seats, model saturation ≤ ${round(MODEL_SATURATION_QPS, 1)} req/s`,
+  );
   const points: FlowPoint[] = [];
+  let saturation: { qps: number; cpuBusy: number } | undefined;
   for (const fc of [false, true]) {
     const fleet = await startFleet({
       strategy: 'infergate',
@@ -385,13 +528,20 @@ export async function main(args: string[]): Promise<void> {
       label: fc ? 'flow-control' : 'no-flow-control',
     });
     try {
-      const list = modes(s).filter((m) => m.flowControl === fc);
+      if (!saturation) {
+        saturation = await measureSaturation(fleet, s);
+        console.log(
+          `measured pool saturation ${round(saturation.qps, 1)} req/s (machine CPU busy ${round(saturation.cpuBusy * 100)}%); flood ${round(saturation.qps * s.floodFactor, 1)} req/s`,
+        );
+        if (!(await drained(fleet))) console.log('warning: simulators not drained after 60 s');
+      }
+      const list = modes(s, saturation.qps).filter((m) => m.flowControl === fc);
       for (const [i, m] of list.entries()) {
         const got = await runMode(fleet, m, s);
         points.push(...got);
         for (const p of got) {
           console.log(
-            `${m.workload} / ${m.mode} / ${p.tenant} @ ${p.qps} qps: TTFT p90 ${p.ttftMs.p90} ms, success ${round(p.successRate * 100, 1)}% of ${p.requests}, statuses ${JSON.stringify(p.statuses)}`,
+            `${m.workload} / ${m.mode}${fc ? ' (fc fleet)' : ''} / ${p.tenant} @ ${p.qps} qps: TTFT p90 ${p.ttftMs.p90} ms, success ${round(p.successRate * 100, 1)}% of ${p.requests}, statuses ${JSON.stringify(p.statuses)}, cpu ${round(p.cpuBusy * 100)}% ${JSON.stringify(p.cpuCores)}, load ${p.loadAvg1m}`,
           );
         }
         if (i < list.length - 1 && !(await drained(fleet)))
@@ -422,7 +572,11 @@ export async function main(args: string[]): Promise<void> {
       simArgs: FLOW_SIM_ARGS.join(' '),
       promptTokens: PROMPT_TOKENS,
       outputTokens: OUTPUT_TOKENS,
-      poolSaturationQps: round(POOL_SATURATION_QPS, 2),
+      seatsPerSimulator: SEATS,
+      modelSaturationQps: round(MODEL_SATURATION_QPS, 2),
+      measuredSaturationQps: round(saturation?.qps ?? NaN, 2),
+      saturationCpuBusy: saturation?.cpuBusy,
+      floodQps: round((saturation?.qps ?? NaN) * s.floodFactor, 1),
       plainConfig: PLAIN_CONFIG,
       flowConfig: flowConfig(s.maxConcurrency),
       durationS: Math.round((Date.now() - started) / 1000),

@@ -153,7 +153,7 @@ async function snapshot(o: StepOptions): Promise<Snapshot> {
 }
 
 /** utime + stime of a process (and its reaped threads), from /proc; undefined off Linux. */
-function procTicks(pid: number): number | undefined {
+export function procTicks(pid: number): number | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

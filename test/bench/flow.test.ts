@@ -5,6 +5,7 @@ import { buildFromConfig } from '../../src/epp/config/build';
 import { parseEndpointPickerConfig } from '../../src/epp/config/loader';
 import {
   PLAIN_CONFIG,
+  cpuBetween,
   flowConfig,
   flowGoals,
   renderFlowHtml,
@@ -38,6 +39,9 @@ function point(
     perPodMax: requests,
     errors: {},
     statuses,
+    cpuBusy: 0.5,
+    cpuCores: { loadgen: 0.2 },
+    loadAvg1m: 1.5,
   };
 }
 
@@ -70,6 +74,30 @@ describe('flow bench', () => {
     expect(html).toContain('MISS priority: critical TTFT p90');
   });
 
+  test('goals: the baseline is the one measured on the flow-control fleet when both are there', () => {
+    const plainAlone = { ...point('fairness', 'quiet alone', 'quiet', 100, { 200: 30 }), flowControl: false };
+    const fcAlone = { ...point('fairness', 'quiet alone', 'quiet', 200, { 200: 30 }), flowControl: true };
+    const both = point('fairness', 'both, flow control', 'quiet', 280, { 200: 30 });
+    // 280 / 200 = 1.4 passes; against the plain fleet's 100 it would be 2.8
+    expect(flowGoals([plainAlone, fcAlone, both])[0]).toMatchObject({
+      pass: true,
+      detail: '280 ms vs 200 ms alone = 1.4×',
+    });
+    expect(flowGoals([plainAlone, both])[0].pass).toBe(false);
+  });
+
+  test('cpuBetween: machine busy share and cores per process', () => {
+    const a = { idle: 1000, total: 2000, self: 0, children: { envoy: 100, epp: 50 }, at: 0 };
+    const b = {
+      idle: 1150,
+      total: 2400,
+      self: 500_000,
+      children: { envoy: 200, epp: 50, sims: 10 },
+      at: 2000,
+    };
+    expect(cpuBetween(a, b)).toEqual({ cpuBusy: 0.625, cpuCores: { loadgen: 0.25, envoy: 0.5, epp: 0 } });
+  });
+
   test('both EndpointPickerConfigs build; the flow one with the gate and its policies', () => {
     const deps = { random: Math.random, now: () => 0 };
     expect(buildFromConfig(parseEndpointPickerConfig(PLAIN_CONFIG, {}), deps).flowControl).toBeUndefined();
@@ -79,6 +107,6 @@ describe('flow bench', () => {
       [0, 'round-robin-fairness-policy', undefined],
       [-1, 'global-strict-fairness-policy', 10],
     ]);
-    expect(fc.flowControl?.spec.defaultRequestTTLMs).toBe(3000);
+    expect(fc.flowControl?.spec.defaultRequestTTLMs).toBe(2000);
   });
 });

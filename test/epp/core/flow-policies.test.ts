@@ -120,10 +120,26 @@ describe('fairness policies', () => {
     const rr = new RoundRobinSelector();
     const [a, b, c] = flows({ a: [1], b: [2], c: [3] });
     expect(rr.select([a, b, c])?.id).toBe('a');
-    // a left (emptied and removed); the cursor restarts at the first flow present
+    // a left (emptied and removed): b, which came after it, is next
     expect(rr.select([b, c])?.id).toBe('b');
     expect(rr.select([b, c])?.id).toBe('c');
     expect(rr.select([b, c])?.id).toBe('b');
+  });
+
+  test('round robin: the flow after one that left is next, not the first flow', () => {
+    const rr = new RoundRobinSelector();
+    const [a, b, c] = flows({ a: [1, 2], b: [3], c: [4, 5] });
+    expect(rr.select([a, b, c])?.id).toBe('a');
+    expect(rr.select([a, b, c])?.id).toBe('b');
+    // b emptied and left: c's turn (restarting at a would give a two turns to c's none)
+    expect(rr.select([a, c])?.id).toBe('c');
+    expect(rr.select([a, c])?.id).toBe('a');
+    // the last flow in the list left: wrap around to the first
+    const rr2 = new RoundRobinSelector();
+    expect(rr2.select([a, b, c])?.id).toBe('a');
+    expect(rr2.select([a, b, c])?.id).toBe('b');
+    expect(rr2.select([a, b, c])?.id).toBe('c');
+    expect(rr2.select([a, b])?.id).toBe('a');
   });
 
   test('each band gets its own round-robin cursor', () => {

@@ -12,6 +12,8 @@ import type { PluginRegistration } from '../../scheduling/registry';
 /** A band's cursor: remembers the id of the flow that dispatched last. */
 export class RoundRobinSelector implements FlowSelector {
   private last: string | undefined;
+  /** Where `last` stood in the list it was picked from. */
+  private lastIndex = -1;
 
   select(flows: readonly FlowView[]): FlowView | undefined {
     const n = flows.length;
@@ -19,13 +21,16 @@ export class RoundRobinSelector implements FlowSelector {
     let start = 0;
     if (this.last !== undefined) {
       const i = flows.findIndex((f) => f.id === this.last);
-      // A flow that left (emptied) is gone from the list; the cursor then restarts at the first flow.
-      start = i < 0 ? 0 : i + 1;
+      // A flow that left (emptied) is gone from the list (which keeps its order), so the flow that came after it
+      // now stands where it stood: resume there rather than at the first flow, which would take an extra turn.
+      start = i < 0 ? this.lastIndex % n : i + 1;
     }
     for (let k = 0; k < n; k++) {
-      const f = flows[(start + k) % n];
+      const j = (start + k) % n;
+      const f = flows[j];
       if (f.head()) {
         this.last = f.id;
+        this.lastIndex = j;
         return f;
       }
     }
