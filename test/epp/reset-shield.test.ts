@@ -1,7 +1,9 @@
 // The byte-level rewriting of reset-shield.ts: a peer's RST_STREAM reaches nghttp2 as an empty END_STREAM DATA
 // frame (or not at all when the peer had ended the stream), everything else passes unchanged, across any split.
 
-import { ResetRewriter } from '../../src/epp/server/reset-shield';
+import { EventEmitter } from 'node:events';
+import type * as net from 'node:net';
+import { ResetRewriter, ResetShield } from '../../src/epp/server/reset-shield';
 
 const frame = (type: number, flags: number, id: number, payload = Buffer.alloc(0)) => {
   const h = Buffer.alloc(9);
@@ -58,5 +60,16 @@ describe('ResetRewriter', () => {
     r.push(Buffer.concat([PREFACE, ended]));
     r.forget(3);
     expect(r.push(rst(3, 2)).out).toEqual([frame(0, 0x1, 3)]);
+  });
+});
+
+describe('ResetShield', () => {
+  it('turns Nagle off on the real socket (Node sets it only on sockets it is handed itself)', () => {
+    const calls: unknown[] = [];
+    const socket = Object.assign(new EventEmitter(), {
+      setNoDelay: (v?: boolean) => calls.push(v),
+    }) as unknown as net.Socket;
+    new ResetShield(socket);
+    expect(calls).toEqual([true]);
   });
 });
