@@ -5,13 +5,12 @@
 // Run: node dist/bench/routing/bursts.js [--quick] [--reps 5] [--burst 64] [--seed 1] [--out DIR]
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../src/util/envoy';
 import { MODEL, startFleet, tmpLogDir, type Fleet } from './fleet';
 import { runStep } from './loadgen';
-import { SIM_ARGS } from './run';
+import { machineInfo, SIM_ARGS } from './run';
 import {
   BURST_CONFIGS,
   BURST_WORKLOADS,
@@ -207,18 +206,11 @@ export async function main(args: string[]): Promise<void> {
       await fleet.stop();
     }
   }
-  const cpus = os.cpus();
   const report: BurstsReport = {
     bench: 'routing-bursts',
     command: `${invokedAs}${args.length ? ' ' + args.join(' ') : ''}`,
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      os: `${os.type()} ${os.release()}`,
-    },
+    machine: machineInfo(),
     settings: {
       ...s,
       out: undefined,

@@ -6,16 +6,15 @@
 // while prompts prefill on the same server; src/sim/README.md). Writes bench/results/disagg.json and disagg.html.
 // Run: node dist/bench/routing/disagg.js [--quick] [--qps 2,4,6] [--thresholds 2048,8192] [--threshold-qps 4]
 
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { findEnvoy, projectRoot } from '../../src/util/envoy';
+import { projectRoot } from '../../src/util/envoy';
 import type { RequestResult } from './client';
 import { MODEL, startFleet, tmpLogDir } from './fleet';
 import { runStep } from './loadgen';
 import { lineChartSvg } from './report';
+import { envoyVersion, machineInfo } from './run';
 import { percentile, round } from './stats';
 import { drawLogNormal, poissonTimes, prng, seedOf, text, type BenchRequest } from './workload';
 
@@ -354,15 +353,6 @@ Node ${esc(String(m.node))}${m.envoy ? ` · Envoy ${esc(String(m.envoy))}` : ''}
 `;
 }
 
-function envoyVersion(): string | undefined {
-  try {
-    const out = execFileSync(findEnvoy(), ['--version'], { encoding: 'utf8', timeout: 10000 });
-    return /version: \S+?\/([\d.]+)/.exec(out)?.[1] ?? out.trim();
-  } catch {
-    return undefined;
-  }
-}
-
 export async function main(args: string[]): Promise<void> {
   const s = settings(args);
   const started = Date.now();
@@ -380,19 +370,11 @@ export async function main(args: string[]): Promise<void> {
       ...(await runCurve(s, logDir, `P/D 4+4 ≥${t}`, 'threshold', [s.thresholdQps], { threshold: t })),
     );
   }
-  const cpus = os.cpus();
   const report: DisaggReport = {
     bench: 'disagg',
     command: `${invokedAs}${args.length ? ' ' + args.join(' ') : ''}`,
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      os: `${os.type()} ${os.release()}`,
-      envoy: envoyVersion(),
-    },
+    machine: machineInfo(envoyVersion()),
     settings: {
       ...s,
       out: undefined,

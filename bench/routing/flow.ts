@@ -22,7 +22,7 @@ import { completionBody, sendCompletion, type RequestResult } from './client';
 import { MODEL, startFleet, tmpLogDir, type Fleet } from './fleet';
 import { procTicks } from './loadgen';
 import { esc } from './report';
-import { envoyVersion } from './run';
+import { envoyVersion, machineInfo } from './run';
 import { round, summarize, type LatencySummary } from './stats';
 import { poissonTimes, prng, seedOf, text } from './workload';
 
@@ -552,19 +552,11 @@ export async function main(args: string[]): Promise<void> {
     }
   }
   const goals = flowGoals(points);
-  const cpus = os.cpus();
   const report: FlowReport = {
     bench: 'flow',
     command: `${invokedAs}${args.length ? ' ' + args.join(' ') : ''}`,
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      os: `${os.type()} ${os.release()}`,
-      envoy: envoyVersion(),
-    },
+    machine: machineInfo(envoyVersion()),
     settings: {
       ...s,
       out: undefined,

@@ -168,6 +168,19 @@ async function runCurve(
   return entries;
 }
 
+/** The machine a report was measured on (every bench/routing report carries it). */
+export function machineInfo(envoy?: string) {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    ...(envoy !== undefined ? { envoy } : {}),
+  };
+}
+
 export function envoyVersion(): string | undefined {
   try {
     const out = execFileSync(findEnvoy(), ['--version'], { encoding: 'utf8', timeout: 10000 });
@@ -190,19 +203,11 @@ export async function main(args: string[]): Promise<void> {
     for (const strategy of s.strategies) entries.push(...(await runCurve(s, workload, strategy, logDir)));
   }
   const summary = checkGoals(entries);
-  const cpus = os.cpus();
   const report: RoutingReport = {
     bench: 'routing',
     command: `${invokedAs}${args.length ? ' ' + args.join(' ') : ''}`,
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      os: `${os.type()} ${os.release()}`,
-      envoy: envoyVersion(),
-    },
+    machine: machineInfo(envoyVersion()),
     settings: {
       ...s,
       out: undefined,
