@@ -2,7 +2,7 @@
 # scripts/peers.sh build|--check|path: the two peer EPPs that `infergate bench peers` runs next to infergate's, built
 # from the Go module proxy into the per-machine cache next to the cluster tools (scripts/cluster-env.sh), keyed by
 # version: the upstream Gateway API Inference Extension EPP (PEER_GIE_VERSION, ./cmd/epp) and the llm-d inference
-# scheduler's EPP (PEER_LLMD_VERSION, ./cmd/epp). Facts: /work/shared/reference/peers-on-this-machine.md.
+# scheduler's EPP (PEER_LLMD_VERSION, ./cmd/epp). Facts: ../shared/reference/peers-on-this-machine.md (beside the clone).
 #   build    build both unless cached, printing each cold build time (cold: ~7 min + ~2-3 min on 2 busy cores)
 #   --check  exit 0 when both binaries are there and the stamp names the pinned versions, else say what is missing
 #   path     print two lines: the GIE EPP binary and the llm-d EPP binary
