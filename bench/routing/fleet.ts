@@ -74,6 +74,8 @@ export interface ExternalEpp {
 export interface Fleet {
   url: string;
   simUrls: string[];
+  /** The EPP's Prometheus endpoint (infergate strategies only). */
+  eppMetricsUrl?: string;
   /** Child processes by role, for CPU accounting. */
   processes: Map<string, ChildProcess>;
   stop(): Promise<void>;
@@ -200,6 +202,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         args.push('--config-file', config);
       }
       const epp = start(processes, dir, 'epp', process.execPath, [...args, resourceFile]);
+      fleet.eppMetricsUrl = `http://127.0.0.1:${eppMetrics}/metrics`;
       await ready('epp', epp, () => httpOk(`http://127.0.0.1:${eppMetrics}/metrics`));
     }
     const loaded = parseText(fs.readFileSync(resourceFile, 'utf8'), resourceFile);

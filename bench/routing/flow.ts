@@ -17,6 +17,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_FLOW_ID as DEFAULT_FLOW } from '../../src/epp/flowcontrol/controller';
 import { projectRoot } from '../../src/util/envoy';
 import { completionBody, sendCompletion, type RequestResult } from './client';
 import { MODEL, startFleet, tmpLogDir, type Fleet } from './fleet';
@@ -28,9 +29,18 @@ import { poissonTimes, prng, seedOf, text } from './workload';
 
 /** Seats per simulator. */
 const SEATS = 8;
+/** Mean prompt tokens; each request draws uniformly from ± PROMPT_SPREAD. */
 const PROMPT_TOKENS = 200;
+const PROMPT_SPREAD = 100;
 /** Few output tokens (each is an SSE chunk through Envoy and the EPP) at a slow pace: long seats, little CPU. */
 const OUTPUT_TOKENS = 8;
+/**
+ * Each request draws its output length uniformly from OUTPUT_TOKENS ± OUTPUT_SPREAD. Lengths must vary: with
+ * identical requests every seat's service time is the same, so seats freed together are refilled together and
+ * each server frees its 8 seats in one clump every ~0.5 s; a queued request then waits for the next clump (~130 ms
+ * apart across 4 servers) instead of the next completion (~16 ms apart), a lock-step real traffic does not have.
+ */
+const OUTPUT_SPREAD = 4;
 const TTFT_OVERHEAD_MS = 30;
 const PREFILL_MS_PER_TOKEN = 0.6;
 const INTER_TOKEN_MS = 40;
@@ -47,6 +57,15 @@ export const FLOW_SIM_ARGS = [
   '0.02',
 ];
 const SIM_ADDRESSES = ['127.0.3.1', '127.0.3.2', '127.0.3.3', '127.0.3.4'];
+
+/** One request's prompt and output lengths (mean PROMPT_TOKENS and OUTPUT_TOKENS). */
+export function requestShape(rand: () => number): { promptTokens: number; outputTokens: number } {
+  const uniform = (mean: number, spread: number) => mean - spread + Math.floor(rand() * (2 * spread + 1));
+  return {
+    promptTokens: uniform(PROMPT_TOKENS, PROMPT_SPREAD),
+    outputTokens: uniform(OUTPUT_TOKENS, OUTPUT_SPREAD),
+  };
+}
 
 /** Requests/s the model says the pool serves at best: seats / (TTFT + decode), ignoring the batch slope. */
 export const MODEL_SATURATION_QPS =
@@ -105,6 +124,8 @@ interface Tenant {
   name: string;
   qps: number;
   headers: Record<string, string>;
+  /** The EPP's flow for this tenant's requests: `fairness_id/priority` (the metrics' labels). */
+  flow: string;
 }
 
 interface Mode {
@@ -128,6 +149,64 @@ export interface FlowPoint extends LatencySummary {
   cpuCores: Record<string, number>;
   /** 1-minute load average at the end of the window (other work on the machine shows here). */
   loadAvg1m: number;
+  /**
+   * With flow control: the EPP's own queue time for this tenant's dispatched requests over the mode (warm-up
+   * included), from inference_extension_flow_control_request_queue_duration_seconds: how many waited longer
+   * than each bucket bound. Splits the tenant's TTFT tail into EPP queue wait and the rest (Envoy, simulator).
+   */
+  eppQueue?: EppQueueWait;
+}
+
+export interface EppQueueWait {
+  dispatched: number;
+  /** Bucket upper bound in ms → dispatched requests that waited longer. */
+  over: Record<string, number>;
+}
+
+const QUEUE_METRIC = 'inference_extension_flow_control_request_queue_duration_seconds_bucket';
+
+/** Cumulative bucket counts of dispatched requests per flow (`fairness_id/priority`) from a metrics page. Pure. */
+export function queueBuckets(page: string): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  for (const line of page.split('\n')) {
+    if (!line.startsWith(QUEUE_METRIC + '{')) continue;
+    const close = line.lastIndexOf('}');
+    const labels = Object.fromEntries(
+      [...line.slice(QUEUE_METRIC.length + 1, close).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (labels.outcome !== 'Dispatched') continue;
+    const flow = `${labels.fairness_id}/${labels.priority}`;
+    const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
+    const byLe = out.get(flow) ?? new Map<number, number>();
+    byLe.set(le, (byLe.get(le) ?? 0) + Number(line.slice(close + 1).trim()));
+    out.set(flow, byLe);
+  }
+  return out;
+}
+
+/** One flow's queue waits between two pages' buckets (pure). */
+export function queueWaitBetween(
+  before: Map<number, number> | undefined,
+  after: Map<number, number> | undefined,
+): EppQueueWait | undefined {
+  if (!after) return undefined;
+  const delta = (le: number) => (after.get(le) ?? 0) - (before?.get(le) ?? 0);
+  const dispatched = delta(Infinity);
+  const over: Record<string, number> = {};
+  for (const le of [...after.keys()]
+    .filter((k) => Number.isFinite(k) && k >= 0.005 && k <= 1)
+    .sort((a, b) => a - b))
+    over[String(round(le * 1000, 1))] = dispatched - delta(le);
+  return { dispatched, over };
+}
+
+async function metricsPage(url: string | undefined): Promise<string> {
+  if (!url) return '';
+  try {
+    return await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
+  } catch {
+    return '';
+  }
 }
 
 interface Settings {
@@ -152,7 +231,7 @@ function settings(args: string[]): Settings {
       'measure-s': { type: 'string' },
       'timeout-s': { type: 'string' },
       seed: { type: 'string', default: '1' },
-      'quiet-qps': { type: 'string', default: '2' },
+      'quiet-qps': { type: 'string', default: '5' },
       'flood-factor': { type: 'string', default: '3' },
       'max-concurrency': { type: 'string', default: String(SEATS) },
       out: { type: 'string', default: path.join(projectRoot(), 'bench', 'results') },
@@ -162,7 +241,7 @@ function settings(args: string[]): Settings {
   return {
     quick,
     warmupS: Number(values['warmup-s'] ?? (quick ? 1 : 2)),
-    measureS: Number(values['measure-s'] ?? (quick ? 6 : 20)),
+    measureS: Number(values['measure-s'] ?? (quick ? 8 : 30)),
     timeoutS: Number(values['timeout-s'] ?? (quick ? 5 : 8)),
     seed: Number(values.seed),
     quietQps: Number(values['quiet-qps']),
@@ -178,21 +257,25 @@ function modes(s: Settings, saturationQps: number): Mode[] {
     name: 'quiet',
     qps: s.quietQps,
     headers: { 'x-gateway-inference-fairness-id': 'quiet' },
+    flow: 'quiet/0',
   };
   const noisy: Tenant = {
     name: 'noisy',
     qps: flood,
     headers: { 'x-gateway-inference-fairness-id': 'noisy' },
+    flow: 'noisy/0',
   };
   const critical: Tenant = {
     name: 'critical',
     qps: s.quietQps,
     headers: { 'x-gateway-inference-objective': 'critical' },
+    flow: `${DEFAULT_FLOW}/10`,
   };
   const sheddable: Tenant = {
     name: 'sheddable',
     qps: flood,
     headers: { 'x-gateway-inference-objective': 'sheddable' },
+    flow: `${DEFAULT_FLOW}/-1`,
   };
   // Per fleet, the flooding mode without flow control runs last: it leaves the simulators a backlog. --quick
   // skips the no-flow-control fleet's baselines (the goals compare on the flow-control fleet).
@@ -283,12 +366,13 @@ async function measureSaturation(fleet: Fleet, s: Settings): Promise<{ qps: numb
   })();
   const client = async (i: number) => {
     for (let n = 0; now() < warmupMs + windowMs; n++) {
-      const prompt = text(PROMPT_TOKENS, 4, rand, `saturation ${i} ${n}: `);
+      const shape = requestShape(rand);
+      const prompt = text(shape.promptTokens, 4, rand, `saturation ${i} ${n}: `);
       const r = await sendCompletion(
         {
           url,
           agent,
-          body: completionBody(MODEL, prompt, OUTPUT_TOKENS),
+          body: completionBody(MODEL, prompt, shape.outputTokens),
           timeoutMs: s.timeoutS * 1000,
           now,
           sink,
@@ -317,8 +401,14 @@ async function runMode(fleet: Fleet, m: Mode, s: Settings): Promise<FlowPoint[]>
   for (const t of m.tenants) {
     const rand = prng(seedOf(s.seed, m.workload, m.mode, t.name));
     for (const at of poissonTimes(t.qps, totalMs, rand)) {
-      const prompt = text(PROMPT_TOKENS, 4, rand, `${m.workload} ${m.mode} ${t.name} ${at.toFixed(3)}: `);
-      sends.push({ at, tenant: t, body: completionBody(MODEL, prompt, OUTPUT_TOKENS) });
+      const shape = requestShape(rand);
+      const prompt = text(
+        shape.promptTokens,
+        4,
+        rand,
+        `${m.workload} ${m.mode} ${t.name} ${at.toFixed(3)}: `,
+      );
+      sends.push({ at, tenant: t, body: completionBody(MODEL, prompt, shape.outputTokens) });
     }
   }
   sends.sort((a, b) => a.at - b.at);
@@ -334,6 +424,7 @@ async function runMode(fleet: Fleet, m: Mode, s: Settings): Promise<FlowPoint[]>
     await new Promise((ok) => setTimeout(ok, totalMs - warmupMs));
     after = cpuSample(fleet);
   })();
+  const queueBefore = m.flowControl ? queueBuckets(await metricsPage(fleet.eppMetricsUrl)) : undefined;
   for (const r of sends) {
     const wait = r.at - now();
     if (wait > 1) await new Promise((ok) => setTimeout(ok, wait));
@@ -346,6 +437,7 @@ async function runMode(fleet: Fleet, m: Mode, s: Settings): Promise<FlowPoint[]>
   const results = await Promise.all(pending.map(async (x) => ({ ...x, r: await x.p })));
   await sampler;
   agent.destroy();
+  const queueAfter = queueBefore && queueBuckets(await metricsPage(fleet.eppMetricsUrl));
   const cpu = cpuBetween(before!, after!);
   const loadAvg1m = round(os.loadavg()[0], 2);
   return m.tenants.map((t) => {
@@ -366,6 +458,7 @@ async function runMode(fleet: Fleet, m: Mode, s: Settings): Promise<FlowPoint[]>
       statuses,
       ...cpu,
       loadAvg1m,
+      eppQueue: queueAfter && queueWaitBetween(queueBefore?.get(t.flow), queueAfter.get(t.flow)),
     };
   });
 }
@@ -459,6 +552,12 @@ export interface FlowReport {
 export const modeLabel = (p: FlowPoint): string =>
   p.mode.endsWith('alone') ? `${p.mode} (${p.flowControl ? 'flow-control' : 'plain'} fleet)` : p.mode;
 
+/** "n, a / b / c" for the table: dispatched requests and how many waited longer than 50, 100 and 250 ms. */
+export function queueCell(q: EppQueueWait | undefined): string {
+  if (!q) return '—';
+  return `${q.dispatched}, ${['50', '100', '250'].map((k) => q.over[k] ?? '?').join(' / ')}`;
+}
+
 export function renderFlowHtml(r: FlowReport): string {
   const sections = ['fairness', 'priority'].map((w) => {
     const pts = r.points.filter((p) => p.workload === w);
@@ -485,6 +584,7 @@ export function renderFlowHtml(r: FlowReport): string {
           `<tr><td>${esc(modeLabel(p))}</td><td>${esc(p.tenant)}</td><td>${p.qps}</td><td>${p.requests}</td>` +
           `<td>${round(p.successRate * 100, 1)}%</td><td>${p.ttftMs.p50}</td><td>${p.ttftMs.p90}</td><td>${p.ttftMs.p99}</td>` +
           `<td>${p.e2eP90Ms}</td><td>${esc(JSON.stringify(p.statuses))}</td>` +
+          `<td>${esc(queueCell(p.eppQueue))}</td>` +
           `<td>${round(p.cpuBusy * 100)}%</td><td>${p.loadAvg1m}</td></tr>`,
       )
       .join('');
@@ -492,7 +592,8 @@ export function renderFlowHtml(r: FlowReport): string {
       `<h2>${esc(w)}</h2><svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" ` +
       `aria-label="${esc(`${w} TTFT p90`)}">${bars}</svg>` +
       `<table><tr><th>mode</th><th>tenant</th><th>QPS</th><th>requests</th><th>success</th><th>TTFT p50</th>` +
-      `<th>TTFT p90</th><th>TTFT p99</th><th>e2e p90</th><th>statuses</th><th>machine CPU busy</th>` +
+      `<th>TTFT p90</th><th>TTFT p99</th><th>e2e p90</th><th>statuses</th>` +
+      `<th>EPP queue: dispatched, waited &gt; 50 / 100 / 250 ms</th><th>machine CPU busy</th>` +
       `<th>load avg (1 min)</th></tr>${rows}</table>`
     );
   });
@@ -541,7 +642,7 @@ export async function main(args: string[]): Promise<void> {
         points.push(...got);
         for (const p of got) {
           console.log(
-            `${m.workload} / ${m.mode}${fc ? ' (fc fleet)' : ''} / ${p.tenant} @ ${p.qps} qps: TTFT p90 ${p.ttftMs.p90} ms, success ${round(p.successRate * 100, 1)}% of ${p.requests}, statuses ${JSON.stringify(p.statuses)}, cpu ${round(p.cpuBusy * 100)}% ${JSON.stringify(p.cpuCores)}, load ${p.loadAvg1m}`,
+            `${m.workload} / ${m.mode}${fc ? ' (fc fleet)' : ''} / ${p.tenant} @ ${p.qps} qps: TTFT p90 ${p.ttftMs.p90} ms, success ${round(p.successRate * 100, 1)}% of ${p.requests}, statuses ${JSON.stringify(p.statuses)}, cpu ${round(p.cpuBusy * 100)}% ${JSON.stringify(p.cpuCores)}, load ${p.loadAvg1m}${p.eppQueue ? `, EPP queue: ${p.eppQueue.dispatched} dispatched, waited > ms ${JSON.stringify(p.eppQueue.over)}` : ''}`,
           );
         }
         if (i < list.length - 1 && !(await drained(fleet)))
@@ -562,8 +663,8 @@ export async function main(args: string[]): Promise<void> {
       out: undefined,
       simulators: SIM_ADDRESSES.length,
       simArgs: FLOW_SIM_ARGS.join(' '),
-      promptTokens: PROMPT_TOKENS,
-      outputTokens: OUTPUT_TOKENS,
+      promptTokens: `${PROMPT_TOKENS} ± ${PROMPT_SPREAD} (uniform)`,
+      outputTokens: `${OUTPUT_TOKENS} ± ${OUTPUT_SPREAD} (uniform)`,
       seatsPerSimulator: SEATS,
       modelSaturationQps: round(MODEL_SATURATION_QPS, 2),
       measuredSaturationQps: round(saturation?.qps ?? NaN, 2),

@@ -8,6 +8,9 @@ import {
   cpuBetween,
   flowConfig,
   flowGoals,
+  queueBuckets,
+  queueCell,
+  queueWaitBetween,
   renderFlowHtml,
   type FlowPoint,
 } from '../../bench/routing/flow';
@@ -46,6 +49,27 @@ function point(
 }
 
 describe('flow bench', () => {
+  test('EPP queue waits per flow from two metrics pages', () => {
+    const name = 'inference_extension_flow_control_request_queue_duration_seconds_bucket';
+    const page = (counts: number[], outcome = 'Dispatched') =>
+      ['0.01', '0.05', '0.1', '0.25', '+Inf']
+        .map(
+          (le, i) =>
+            `${name}{fairness_id="quiet",priority="0",outcome="${outcome}",inference_pool="sims",model_name="m",target_model_name="m",le="${le}"} ${counts[i]}`,
+        )
+        .join('\n');
+    const before = queueBuckets(
+      `# HELP x\n${page([1, 2, 2, 2, 2])}\n${page([0, 0, 0, 5, 9], 'RejectedCapacity')}`,
+    );
+    const after = queueBuckets(page([5, 9, 11, 12, 12]));
+    expect([...before.keys()]).toEqual(['quiet/0']);
+    const wait = queueWaitBetween(before.get('quiet/0'), after.get('quiet/0'));
+    // 10 dispatched in between: 6 waited > 10 ms, 3 > 50 ms, 1 > 100 ms, none > 250 ms.
+    expect(wait).toEqual({ dispatched: 10, over: { '10': 6, '50': 3, '100': 1, '250': 0 } });
+    expect(queueCell(wait)).toBe('10, 3 / 1 / 0');
+    expect(queueWaitBetween(undefined, undefined)).toBeUndefined();
+  });
+
   test('goals: met and missed', () => {
     const pts = [
       point('fairness', 'quiet alone', 'quiet', 200, { 200: 30 }),
