@@ -29,17 +29,14 @@ const SIM_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.1.${i + 1}`);
 export const INFLIGHT_CONFIG_FILE = path.join('examples', 'epp-config', 'burst-safe.yaml');
 
 /**
- * Exploratory variant: token-load-scorer at weight 2 with queueThresholdTokens = one simulator's KV cache (1,000
- * blocks × 16 tokens), so a pod holding a shared prefix spills over once its in-flight tokens pass about half its
- * cache (active 2 + token 2 outweigh prefix 3 there).
+ * Exploratory variant: the burst-safe profile with token-load-scorer's threshold fixed at one simulator's KV cache
+ * (1,000 blocks × 16 tokens) instead of read from each pod's metrics: the two must place bursts alike.
  */
 export function tunedConfig(inflight: string): string {
-  const out = inflight
-    .replace(
-      '- type: token-load-scorer',
-      '- {type: token-load-scorer, parameters: {queueThresholdTokens: 16000}}',
-    )
-    .replace('{pluginRef: token-load-scorer, weight: 1}', '{pluginRef: token-load-scorer, weight: 2}');
+  const out = inflight.replace(
+    '  parameters: {thresholdFromKvCapacity: true}',
+    '  parameters: {queueThresholdTokens: 16000}',
+  );
   if (out === inflight)
     throw new Error(`${INFLIGHT_CONFIG_FILE} changed shape: cannot derive inflight-tuned`);
   return out;

@@ -85,13 +85,21 @@ describe('bursts bench (pure parts)', () => {
     expect(s[1]).toMatchObject({ config: 'inflight', reps: 1, perPodMax: { median: 8, min: 8, max: 8 } });
   });
 
-  it('the tuned config is the shipped one with token-load at weight 2 and a 16,000-token threshold', () => {
+  it("the tuned config is the shipped one with a fixed 16,000-token threshold instead of each pod's KV capacity", () => {
     const shipped = fs.readFileSync(path.join(__dirname, '..', '..', INFLIGHT_CONFIG_FILE), 'utf8');
     const built = buildFromConfig(parseEndpointPickerConfig(tunedConfig(shipped)), {
       random: seededRandom(1),
       now: () => 0,
     });
-    expect((built.plugins.get('token-load-scorer') as TokenLoadScorer).queueThresholdTokens).toBe(16000);
+    const tokenLoad = built.plugins.get('token-load-scorer') as TokenLoadScorer;
+    expect([tokenLoad.queueThresholdTokens, tokenLoad.thresholdFromKvCapacity]).toEqual([16000, false]);
+    const shippedBuilt = buildFromConfig(parseEndpointPickerConfig(shipped), {
+      random: seededRandom(1),
+      now: () => 0,
+    });
+    expect((shippedBuilt.plugins.get('token-load-scorer') as TokenLoadScorer).thresholdFromKvCapacity).toBe(
+      true,
+    );
     expect(built.scheduler.profiles[0].scorers.map((w) => [w.scorer.name, w.weight])).toEqual([
       ['queue-scorer', 2],
       ['kv-cache-utilization-scorer', 2],

@@ -171,6 +171,34 @@ describe('inflight-load-producer', () => {
     expect(score('active-request-scorer')).toEqual([1, 0.5, 0]);
     expect(score('token-load-scorer')).toEqual([1, 0.75, 0.5]);
   });
+
+  it('token-load-scorer with thresholdFromKvCapacity: each endpoint against its own KV cache, else the threshold', () => {
+    const built = build(
+      CONFIG_HEAD +
+        'plugins:\n- type: inflight-load-producer\n' +
+        '- {type: token-load-scorer, parameters: {queueThresholdTokens: 4000, thresholdFromKvCapacity: true}}\n' +
+        'schedulingProfiles:\n- name: default\n  plugins: [{pluginRef: token-load-scorer}]\n',
+    );
+    const producer = built.byKind(INFLIGHT_LOAD)[0] as InFlightLoadProducer;
+    // 1,000 tokens in flight on each (4,000 prompt bytes / 4, no max_tokens).
+    for (const i of [1, 2, 3, 4]) producer.preRequest(req({ promptBytes: 4000 }), result(['default', [i]]));
+    const eps = [
+      state(1, { cacheNumBlocks: 250, cacheBlockSize: 16 }), // 4,000 tokens of KV
+      state(2, { cacheNumBlocks: 1000, cacheBlockSize: 16 }), // 16,000
+      state(3, {}), // reports no cache size: the 4,000 threshold
+      state(4), // not scraped yet: the threshold
+    ];
+    const out = new Float64Array(4);
+    (built.plugins.get('token-load-scorer') as Scorer).score(req(), eps, out);
+    expect([...out]).toEqual([0.75, 0.9375, 0.75, 0.75]);
+    expect(
+      problems(() =>
+        build(
+          CONFIG_HEAD + 'plugins:\n- {type: token-load-scorer, parameters: {thresholdFromKvCapacity: yes}}\n',
+        ),
+      ).join('\n'),
+    ).toMatch(/thresholdFromKvCapacity.*must be a boolean/);
+  });
 });
 
 describe('queue-scorer / running-requests-size-scorer with addAssignedSinceScrape', () => {

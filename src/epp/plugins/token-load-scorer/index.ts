@@ -1,8 +1,11 @@
 // token-load-scorer: prefers endpoints with fewer estimated tokens in flight from this EPP,
-// 1 − min(tokens, queueThresholdTokens)/queueThresholdTokens (reference EPP / llm-d token-load-scorer).
+// 1 − min(tokens, queueThresholdTokens)/queueThresholdTokens (reference EPP / llm-d token-load-scorer). With the
+// infergate-only thresholdFromKvCapacity, an endpoint that reports its KV cache size (cache_config_info) is judged
+// against that capacity in tokens instead.
 
 import type { PluginRegistration } from '../../scheduling/registry';
 import type { Scorer } from '../../scheduling/types';
+import type { EndpointState } from '../../types';
 import { InFlightLoadReader } from '../inflight-load-producer';
 
 /** "128 requests @ 32K per request", the upstream default. */
@@ -14,6 +17,13 @@ export function tokenLoadScore(tokens: number, threshold: number): number {
   return 1 - Math.min(tokens, threshold) / threshold;
 }
 
+/** An endpoint's KV cache in tokens (num_gpu_blocks × block_size, from its last scrape), or undefined. */
+export function kvCapacityTokens(e: EndpointState): number | undefined {
+  const blocks = e.metrics?.cacheNumBlocks;
+  const size = e.metrics?.cacheBlockSize;
+  return blocks !== undefined && size !== undefined && blocks > 0 && size > 0 ? blocks * size : undefined;
+}
+
 export class TokenLoadScorer extends InFlightLoadReader implements Scorer {
   readonly type = 'token-load-scorer';
   readonly category = 'Distribution' as const;
@@ -22,6 +32,8 @@ export class TokenLoadScorer extends InFlightLoadReader implements Scorer {
     readonly name: string,
     readonly queueThresholdTokens: number,
     inFlightLoadProducerName?: string,
+    /** Judge each endpoint against its own KV capacity when it reports one (queueThresholdTokens otherwise). */
+    readonly thresholdFromKvCapacity = false,
   ) {
     super(inFlightLoadProducerName);
   }
@@ -29,7 +41,8 @@ export class TokenLoadScorer extends InFlightLoadReader implements Scorer {
   score: Scorer['score'] = (_req, endpoints, out) => {
     for (let i = 0; i < endpoints.length; i++) {
       const tokens = this.source?.load(endpoints[i].endpoint.key).tokens ?? 0;
-      out[i] = tokenLoadScore(tokens, this.queueThresholdTokens);
+      const own = this.thresholdFromKvCapacity ? kvCapacityTokens(endpoints[i]) : undefined;
+      out[i] = tokenLoadScore(tokens, own ?? this.queueThresholdTokens);
     }
   };
 }
@@ -44,7 +57,8 @@ export const tokenLoadScorer: PluginRegistration = {
       integer: true,
     });
     const producer = params.string('inFlightLoadProducerName', '');
+    const fromKv = params.boolean('thresholdFromKvCapacity', false);
     params.finish();
-    return new TokenLoadScorer(name, threshold, producer || undefined);
+    return new TokenLoadScorer(name, threshold, producer || undefined, fromKv);
   },
 };
