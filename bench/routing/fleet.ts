@@ -23,8 +23,12 @@ import {
   readyPod,
 } from '../../src/util/manifests';
 
-export type StrategyName = 'round-robin' | 'infergate' | 'infergate-no-prefix';
+export type StrategyName = 'round-robin' | 'infergate' | 'infergate-no-prefix' | 'infergate-burst-safe';
+/** What a full run compares. */
 export const STRATEGIES: readonly StrategyName[] = ['round-robin', 'infergate', 'infergate-no-prefix'];
+/** Also accepted by --strategies: the EPP with examples/epp-config/burst-safe.yaml (in-flight accounting). */
+export const KNOWN_STRATEGIES: readonly StrategyName[] = [...STRATEGIES, 'infergate-burst-safe'];
+export const BURST_SAFE_CONFIG_FILE = path.join('examples', 'epp-config', 'burst-safe.yaml');
 
 /** The default profile without prefix-cache-scorer: load-aware only (queue 2, kv-cache 2). */
 export const NO_PREFIX_CONFIG = `apiVersion: inference.networking.x-k8s.io/v1alpha1
@@ -195,7 +199,13 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         '--metrics-port',
         String(eppMetrics),
       ];
-      const eppConfig = o.eppConfig ?? (o.strategy === 'infergate-no-prefix' ? NO_PREFIX_CONFIG : undefined);
+      const eppConfig =
+        o.eppConfig ??
+        (o.strategy === 'infergate-no-prefix'
+          ? NO_PREFIX_CONFIG
+          : o.strategy === 'infergate-burst-safe'
+            ? fs.readFileSync(path.join(projectRoot(), BURST_SAFE_CONFIG_FILE), 'utf8')
+            : undefined);
       if (eppConfig !== undefined) {
         const config = path.join(dir, 'epp-config.yaml');
         fs.writeFileSync(config, eppConfig);

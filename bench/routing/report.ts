@@ -145,7 +145,7 @@ const CHART_SCRIPT = `
 (function () {
   var report = JSON.parse(document.getElementById('report-data').textContent);
   var NS = 'http://www.w3.org/2000/svg';
-  var COLORS = { 'round-robin': '#d62728', 'infergate': '#1f77b4', 'infergate-no-prefix': '#2ca02c' };
+  var COLORS = { 'round-robin': '#d62728', 'infergate': '#1f77b4', 'infergate-no-prefix': '#2ca02c', 'infergate-burst-safe': '#9467bd' };
   var EXTRA = ['#9467bd', '#ff7f0e', '#8c564b'];
   var pick = {
     ttftP90: function (e) { return e.ttftMs && e.ttftMs.p90; },

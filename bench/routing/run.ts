@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findEnvoy, projectRoot } from '../../src/util/envoy';
-import { MODEL, STRATEGIES, startFleet, tmpLogDir, type StrategyName } from './fleet';
+import { KNOWN_STRATEGIES, MODEL, STRATEGIES, startFleet, tmpLogDir, type StrategyName } from './fleet';
 import { checkGoals } from './goals';
 import { prime, runStep } from './loadgen';
 import { renderHtml, renderJson, type PointEntry, type RoutingReport } from './report';
@@ -76,7 +76,7 @@ function settings(args: string[]): Settings {
   const strategies = (list(values.strategies) ??
     (quick ? ['round-robin', 'infergate'] : [...STRATEGIES])) as StrategyName[];
   for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}`);
-  for (const s of strategies) if (!STRATEGIES.includes(s)) throw new Error(`unknown strategy ${s}`);
+  for (const s of strategies) if (!KNOWN_STRATEGIES.includes(s)) throw new Error(`unknown strategy ${s}`);
   return {
     qps: values.qps
       ? { all: list(values.qps)!.map(Number) }
