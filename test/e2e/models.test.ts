@@ -71,10 +71,11 @@ describe('models', () => {
 
   test('LoRA affinity: requests for an adapter keep landing on the pod that has it loaded', async () => {
     // Load lora-a on the first pod and lora-c on the second with long requests pinned by the test header, then
-    // send short unpinned requests for each adapter while those run (1,000 tokens × 5 ms: the holds outlive them
-    // by seconds, which is checked, not assumed).
+    // send short unpinned requests for each adapter while those run (4,000 tokens × 5 ms = 20 s: the holds outlive
+    // them by many seconds even on a loaded 2-core machine, where 1,000 tokens once ran out first; checked, not
+    // assumed).
     const long = (adapter: string, pod: string) =>
-      post(L, '/v1/completions', completion(`hold ${adapter}`, 1000, adapter), {
+      post(L, '/v1/completions', completion(`hold ${adapter}`, 4000, adapter), {
         'test-epp-endpoint-selection': pod,
       });
     let holdsDone = false;
