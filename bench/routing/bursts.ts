@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../src/util/envoy';
-import { MODEL, startFleet, tmpLogDir, type Fleet } from './fleet';
+import { BURST_SAFE_CONFIG_FILE, MODEL, startFleet, tmpLogDir, type Fleet } from './fleet';
 import { runStep } from './loadgen';
 import { machineInfo, SIM_ARGS } from './run';
 import {
@@ -26,8 +26,6 @@ import { prng, seedOf, text, type BenchRequest } from './workload';
 
 const SIM_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.1.${i + 1}`);
 
-export const INFLIGHT_CONFIG_FILE = path.join('examples', 'epp-config', 'burst-safe.yaml');
-
 /**
  * Exploratory variant: the burst-safe profile with token-load-scorer's threshold fixed at one simulator's KV cache
  * (1,000 blocks × 16 tokens) instead of read from each pod's metrics: the two must place bursts alike.
@@ -38,7 +36,7 @@ export function tunedConfig(inflight: string): string {
     '  parameters: {queueThresholdTokens: 16000}',
   );
   if (out === inflight)
-    throw new Error(`${INFLIGHT_CONFIG_FILE} changed shape: cannot derive inflight-tuned`);
+    throw new Error(`${BURST_SAFE_CONFIG_FILE} changed shape: cannot derive inflight-tuned`);
   return out;
 }
 
@@ -178,7 +176,7 @@ export async function main(args: string[]): Promise<void> {
   const s = settings(args);
   const started = Date.now();
   const logDir = tmpLogDir();
-  const inflightConfig = fs.readFileSync(path.join(projectRoot(), INFLIGHT_CONFIG_FILE), 'utf8');
+  const inflightConfig = fs.readFileSync(path.join(projectRoot(), BURST_SAFE_CONFIG_FILE), 'utf8');
   console.log(
     `routing bursts: ${s.burst} requests at once on 8 idle simulators, ${s.reps} repetitions of ` +
       `${s.configs.join(', ')} × ${s.workloads.join(', ')}; logs in ${logDir}`,
@@ -213,7 +211,7 @@ export async function main(args: string[]): Promise<void> {
       out: undefined,
       simulators: SIM_ADDRESSES.length,
       simArgs: SIM_ARGS.join(' '),
-      inflightConfig: INFLIGHT_CONFIG_FILE,
+      inflightConfig: BURST_SAFE_CONFIG_FILE,
       durationS: Math.round((Date.now() - started) / 1000),
     },
     points,

@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FLOW_ID as DEFAULT_FLOW } from '../../src/epp/flowcontrol/controller';
+import { parsePromText } from '../../src/epp/scrape/prom-text';
 import { projectRoot } from '../../src/util/envoy';
 import { completionBody, sendCompletion, type RequestResult } from './client';
 import { MODEL, startFleet, tmpLogDir, type Fleet } from './fleet';
@@ -168,17 +169,12 @@ const QUEUE_METRIC = 'inference_extension_flow_control_request_queue_duration_se
 /** Cumulative bucket counts of dispatched requests per flow (`fairness_id/priority`) from a metrics page. Pure. */
 export function queueBuckets(page: string): Map<string, Map<number, number>> {
   const out = new Map<string, Map<number, number>>();
-  for (const line of page.split('\n')) {
-    if (!line.startsWith(QUEUE_METRIC + '{')) continue;
-    const close = line.lastIndexOf('}');
-    const labels = Object.fromEntries(
-      [...line.slice(QUEUE_METRIC.length + 1, close).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-    );
+  for (const { labels, value } of parsePromText(page, new Set([QUEUE_METRIC])).get(QUEUE_METRIC) ?? []) {
     if (labels.outcome !== 'Dispatched') continue;
     const flow = `${labels.fairness_id}/${labels.priority}`;
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
     const byLe = out.get(flow) ?? new Map<number, number>();
-    byLe.set(le, (byLe.get(le) ?? 0) + Number(line.slice(close + 1).trim()));
+    byLe.set(le, (byLe.get(le) ?? 0) + value);
     out.set(flow, byLe);
   }
   return out;

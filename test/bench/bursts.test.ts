@@ -3,18 +3,14 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  burstRequests,
-  INFLIGHT_CONFIG_FILE,
-  tunedConfig,
-  type BurstSettings,
-} from '../../bench/routing/bursts';
+import { burstRequests, tunedConfig, type BurstSettings } from '../../bench/routing/bursts';
 import {
   renderBurstsHtml,
   summarizeBursts,
   type BurstPoint,
   type BurstsReport,
 } from '../../bench/routing/bursts-report';
+import { BURST_SAFE_CONFIG_FILE } from '../../bench/routing/fleet';
 import { buildFromConfig } from '../../src/epp/config/build';
 import { parseEndpointPickerConfig } from '../../src/epp/config/loader';
 import { INFLIGHT_LOAD } from '../../src/epp/plugins/inflight-load-producer';
@@ -86,7 +82,7 @@ describe('bursts bench (pure parts)', () => {
   });
 
   it("the tuned config is the shipped one with a fixed 16,000-token threshold instead of each pod's KV capacity", () => {
-    const shipped = fs.readFileSync(path.join(__dirname, '..', '..', INFLIGHT_CONFIG_FILE), 'utf8');
+    const shipped = fs.readFileSync(path.join(__dirname, '..', '..', BURST_SAFE_CONFIG_FILE), 'utf8');
     const built = buildFromConfig(parseEndpointPickerConfig(tunedConfig(shipped)), {
       random: seededRandom(1),
       now: () => 0,
@@ -117,7 +113,7 @@ describe('bursts bench (pure parts)', () => {
       command: 'node dist/bench/routing/bursts.js --quick',
       date: '2026-12-02T00:00:00Z',
       machine: { cpus: 2, cpuModel: 'x<y>', memoryGb: 24, node: 'v20', os: 'Linux' },
-      settings: { burst: 64, inflightConfig: INFLIGHT_CONFIG_FILE, sharedPrefixTokens: 2000 },
+      settings: { burst: 64, inflightConfig: BURST_SAFE_CONFIG_FILE, sharedPrefixTokens: 2000 },
       points: [
         point({}),
         point({ rep: 1 }),

@@ -22,7 +22,13 @@ import {
 import { tokenLoadScore } from '../../../src/epp/plugins/token-load-scorer';
 import { seededRandom, type RandomSource } from '../../../src/epp/scheduling/random';
 import type { Scorer, SchedulingRequest, SchedulingResult } from '../../../src/epp/scheduling/types';
-import type { Decision, EndpointMetrics, ResponseInfo, StreamToken } from '../../../src/epp/types';
+import type {
+  Decision,
+  EndpointMetrics,
+  EndpointState,
+  ResponseInfo,
+  StreamToken,
+} from '../../../src/epp/types';
 import { datastoreWith, input, metrics, pod, pool, state } from './fixtures';
 
 const NOW = 1_000_000;
@@ -56,6 +62,12 @@ const problems = (f: () => unknown): string[] => {
 };
 const build = (text: string) =>
   buildFromConfig(parseEndpointPickerConfig(text), { random: seededRandom(1), now: () => NOW });
+/** What the scorer named `name` gives each endpoint. */
+const scores = (built: ReturnType<typeof build>, name: string, eps: EndpointState[]): number[] => {
+  const out = new Float64Array(eps.length);
+  (built.plugins.get(name) as Scorer).score(req(), eps, out);
+  return [...out];
+};
 
 describe('pure arithmetic', () => {
   it.each([
@@ -163,11 +175,7 @@ describe('inflight-load-producer', () => {
     ])
       for (let j = 0; j < n; j++)
         producer.preRequest(req({ promptBytes: 4_194_304 }), result(['default', [i]]));
-    const score = (name: string) => {
-      const out = new Float64Array(3);
-      (built.plugins.get(name) as Scorer).score(req(), eps, out);
-      return [...out];
-    };
+    const score = (name: string) => scores(built, name, eps);
     expect(score('active-request-scorer')).toEqual([1, 0.5, 0]);
     expect(score('token-load-scorer')).toEqual([1, 0.75, 0.5]);
   });
@@ -188,9 +196,7 @@ describe('inflight-load-producer', () => {
       state(3, {}), // reports no cache size: the 4,000 threshold
       state(4), // not scraped yet: the threshold
     ];
-    const out = new Float64Array(4);
-    (built.plugins.get('token-load-scorer') as Scorer).score(req(), eps, out);
-    expect([...out]).toEqual([0.75, 0.9375, 0.75, 0.75]);
+    expect(scores(built, 'token-load-scorer', eps)).toEqual([0.75, 0.9375, 0.75, 0.75]);
     expect(
       problems(() =>
         build(
@@ -222,11 +228,7 @@ describe('queue-scorer / running-requests-size-scorer with addAssignedSinceScrap
       state(3, { waitingQueueSize: 2, runningRequestsSize: 3, updateTime: 1000 }),
       state(4),
     ];
-    const score = (name: string) => {
-      const out = new Float64Array(eps.length);
-      (built.plugins.get(name) as Scorer).score(req(), eps, out);
-      return [...out];
-    };
+    const score = (name: string) => scores(built, name, eps);
     expect(score('queue-scorer')).toEqual([0.5, 1, 0, 0.5]); // 1, 0, 2, 1
     expect(score('running-requests-size-scorer')).toEqual([1 / 3, 1, 0, 2 / 3]); // 2, 0, 3, 1
     expect(score('plain')).toEqual([1, 1, 0, 1]); // upstream: scraped queues only
